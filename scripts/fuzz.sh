@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target in the module for FUZZTIME each (default 5s).
+# Go runs one fuzz target per invocation, so they are found and run in turn.
+set -euo pipefail
+GO=${GO:-go}
+FUZZTIME=${FUZZTIME:-5s}
+cd "$(dirname "$0")/.."
+status=0
+while IFS=: read -r file name; do
+  pkg="./$(dirname "$file")"
+  echo "fuzz $pkg $name ($FUZZTIME)"
+  if ! "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg" >/tmp/ossup-fuzz.log 2>&1; then
+    cat /tmp/ossup-fuzz.log
+    status=1
+  else
+    tail -n 1 /tmp/ossup-fuzz.log
+  fi
+done < <(grep -rhoE --include='*_test.go' -H '^func (Fuzz[A-Za-z0-9_]+)\(' internal server | sed -E 's/:func (Fuzz[A-Za-z0-9_]+)\(/:\1/' | sort -u)
+exit $status
