@@ -1,0 +1,87 @@
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// maxAdminBody bounds a configuration document.
+const maxAdminBody = 1 << 20
+
+// state is the admin GET document: the configuration, flattened, plus the
+// statistics. ParseConfig ignores "stats", so the document can be PUT back.
+type state struct {
+	Config
+	Stats map[string]FaultStats `json:"stats"`
+}
+
+// AdminHandler returns the run-time control endpoint, usable at any path:
+//
+//   - GET (and HEAD) returns the configuration and statistics as JSON;
+//   - PUT or POST replaces the configuration with the JSON body (400 with a
+//     message if it is malformed or invalid) and returns the new state;
+//   - DELETE turns every fault off and returns the new state.
+//
+// Requests from non-loopback addresses are refused with 403, since anyone
+// who can reach it can break the endpoint.
+func (i *Injector) AdminHandler() http.Handler {
+	return http.HandlerFunc(i.serveAdmin)
+}
+
+func (i *Injector) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if !isLoopback(r.RemoteAddr) {
+		http.Error(w, "faults: the admin endpoint only accepts loopback clients", http.StatusForbidden)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+	case http.MethodPut, http.MethodPost:
+		cfg, err := readConfig(w, r)
+		if err == nil {
+			err = i.Set(cfg)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+	case http.MethodDelete:
+		_ = i.Set(Config{})
+	default:
+		w.Header().Set("Allow", "GET, HEAD, PUT, POST, DELETE")
+		http.Error(w, "faults: method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	st := state{Config: i.Config(), Stats: i.Stats()}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(marshalIndent(st))
+}
+
+// readConfig parses the request body. An empty body is refused rather than
+// read as "off", which DELETE says explicitly.
+func readConfig(w http.ResponseWriter, r *http.Request) (Config, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+	if err != nil {
+		return Config{}, fmt.Errorf("faults: read config: %w", err)
+	}
+	if strings.TrimSpace(string(body)) == "" {
+		return Config{}, errors.New("faults: empty config; send JSON such as {\"rules\":[{\"op\":\"UploadPart\",\"resetRate\":1,\"count\":2}]}, or DELETE to turn faults off")
+	}
+	return ParseConfig(string(body))
+}
+
+// isLoopback reports whether a RemoteAddr ("host:port") is a loopback
+// address, IPv4-mapped IPv6 included.
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
