@@ -41,6 +41,13 @@ func (i *Injector) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPut, http.MethodPost:
+		// A JSON content type makes a cross-site page's request a non-simple
+		// one, which needs a preflight this endpoint never grants: no page the
+		// developer visits can switch faults on behind their back.
+		if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+			http.Error(w, "faults: send the configuration with Content-Type: application/json", http.StatusUnsupportedMediaType)
+			return
+		}
 		cfg, err := readConfig(w, r)
 		if err == nil {
 			err = i.Set(cfg)

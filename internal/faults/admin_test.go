@@ -12,9 +12,17 @@ import (
 
 func adminDo(t *testing.T, c *http.Client, method, url, body string) (int, string) {
 	t.Helper()
+	return adminDoType(t, c, method, url, body, "application/json")
+}
+
+func adminDoType(t *testing.T, c *http.Client, method, url, body, contentType string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -108,6 +116,13 @@ func TestAdminRejectsBadRequests(t *testing.T) {
 		status, body := adminDo(t, c, tc.method, srv.URL, tc.body)
 		if status != tc.status || !strings.Contains(body, tc.msg) {
 			t.Errorf("%s %q: %d %q, want %d containing %q", tc.method, tc.body, status, body, tc.status, tc.msg)
+		}
+	}
+	// What a cross-site page can send without a preflight is refused.
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded"} {
+		status, body := adminDoType(t, c, http.MethodPost, srv.URL, `{"rules":[{"op":"*","errorRate":1}]}`, ct)
+		if status != http.StatusUnsupportedMediaType || !strings.Contains(body, "application/json") {
+			t.Errorf("POST with Content-Type %q: %d %q, want 415", ct, status, body)
 		}
 	}
 	if !reflect.DeepEqual(inj.Config(), before) {
