@@ -43,34 +43,44 @@ func validUploadID(id string) bool {
 // written and fsynced under tmpDir (same file system), renamed over path, and
 // path's directory is fsynced.
 func writeJSONAtomic(tmpDir, path string, v any) error {
-	data, err := json.Marshal(v)
+	tmp, err := writeJSONTemp(tmpDir, v)
 	if err != nil {
-		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
-	}
-	f, err := os.CreateTemp(tmpDir, "json-*")
-	if err != nil {
-		return fmt.Errorf("create temp file: %w", err)
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("close %s: %w", tmp, err)
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("commit %s: %w", path, err)
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// writeJSONTemp writes the JSON encoding of v to a new fsynced file under
+// tmpDir and returns its path, ready to be renamed into place.
+func writeJSONTemp(tmpDir string, v any) (string, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode record: %w", err)
+	}
+	f, err := os.CreateTemp(tmpDir, "json-*")
+	if err != nil {
+		return "", fmt.Errorf("create temp file: %w", err)
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return "", fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return "", fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("close %s: %w", tmp, err)
+	}
+	return tmp, nil
 }
 
 // readJSON decodes the file at path into v. A missing file is reported with

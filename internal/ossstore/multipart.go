@@ -1,8 +1,10 @@
 package ossstore
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -197,16 +199,7 @@ func (s *Store) UploadPart(bucket, key, uploadID string, n int, body io.Reader, 
 }
 
 func (s *Store) commitPart(bucket, key, uploadID string, n int, r *received) (*Part, error) {
-	unlock := s.upLocks.lock(upLockName(bucket, uploadID))
-	defer unlock()
-	if _, err := s.readUpload(bucket, key, uploadID); err != nil {
-		return nil, err // completed or aborted while the body was streaming
-	}
 	dir := s.uploadDir(bucket, uploadID)
-	old, err := s.readPart(dir, n)
-	if err != nil {
-		return nil, err
-	}
 	rec := &partRecord{
 		Number:       n,
 		File:         fmt.Sprintf("p%05d.%s.data", n, randomHex(8)),
@@ -215,8 +208,17 @@ func (s *Store) commitPart(bucket, key, uploadID string, n int, r *received) (*P
 		CRC64:        r.crc64,
 		LastModified: time.Now().UTC().Truncate(time.Millisecond),
 	}
+	// Everything up to the record's rename happens outside the upload's lock,
+	// so parallel parts of one upload overlap their fsyncs: the data file is
+	// unreferenced until the record names it (Open collects it if nothing
+	// ever does), and the record is still a temp file.
 	dataPath := filepath.Join(dir, rec.File)
 	if err := os.Rename(r.path, dataPath); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, uerr := s.readUpload(bucket, key, uploadID); uerr != nil {
+				return nil, uerr // aborted or completed meanwhile
+			}
+		}
 		return nil, fmt.Errorf("upload part: %w", err)
 	}
 	// The data's directory entry must be durable before a record names it.
@@ -225,8 +227,30 @@ func (s *Store) commitPart(bucket, key, uploadID string, n int, r *received) (*P
 		return nil, fmt.Errorf("upload part: %w", err)
 	}
 	s.step("part:linked")
-	if err := writeJSONAtomic(s.tmpDir(), filepath.Join(dir, partRecordName(n)), rec); err != nil {
+	tmpRec, err := writeJSONTemp(s.tmpDir(), rec)
+	if err != nil {
 		os.Remove(dataPath)
+		return nil, fmt.Errorf("upload part: %w", err)
+	}
+
+	unlock := s.upLocks.lock(upLockName(bucket, uploadID))
+	defer unlock()
+	fail := func(err error) (*Part, error) {
+		os.Remove(dataPath)
+		os.Remove(tmpRec)
+		return nil, err
+	}
+	if _, err := s.readUpload(bucket, key, uploadID); err != nil {
+		return fail(err) // completed or aborted while the body was streaming
+	}
+	old, err := s.readPart(dir, n)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmpRec, filepath.Join(dir, partRecordName(n))); err != nil {
+		return fail(fmt.Errorf("upload part: %w", err))
+	}
+	if err := syncDir(dir); err != nil {
 		return nil, fmt.Errorf("upload part: %w", err)
 	}
 	s.step("part:committed")

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -49,28 +50,29 @@ func (s *Store) receive(body io.Reader, size, limit int64, contentMD5 []byte) (_
 		}
 	}()
 
-	md := md5.New()
-	crc := oss.NewCRC64(0)
-	w := io.MultiWriter(f, md, crc)
+	h := newHasher()
+	defer h.stop()
 	max := size
 	if size < 0 {
 		max = limit + 1 // one byte more than allowed reveals an oversized body
 	}
-	bufp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bufp)
-	buf := *bufp
 	var n int64
 	for n < max {
+		buf := h.buffer()
 		chunk := buf
 		if rest := max - n; rest < int64(len(chunk)) {
 			chunk = chunk[:rest]
 		}
 		m, rerr := body.Read(chunk)
 		if m > 0 {
-			if _, werr := w.Write(chunk[:m]); werr != nil {
+			if _, werr := f.Write(chunk[:m]); werr != nil {
+				h.release()
 				return nil, fmt.Errorf("write body: %w", werr)
 			}
+			h.hash(m)
 			n += int64(m)
+		} else {
+			h.release()
 		}
 		if rerr == io.EOF {
 			break
@@ -88,8 +90,8 @@ func (s *Store) receive(body io.Reader, size, limit int64, contentMD5 []byte) (_
 	if n > limit {
 		return nil, errEntityTooLarge()
 	}
-	r := &received{path: f.Name(), size: n, crc64: crc.Sum64()}
-	md.Sum(r.md5[:0])
+	r := &received{path: f.Name(), size: n}
+	r.crc64 = h.sums(r.md5[:0])
 	if contentMD5 != nil && !bytes.Equal(contentMD5, r.md5[:]) {
 		return nil, errInvalidDigest()
 	}
@@ -100,4 +102,86 @@ func (s *Store) receive(body io.Reader, size, limit int64, contentMD5 []byte) (_
 		return nil, fmt.Errorf("close body: %w", err)
 	}
 	return r, nil
+}
+
+// hashBuffers is how many buffers one body cycles through: enough for the
+// hashing goroutine to lag the network and disk by a few reads.
+const hashBuffers = 4
+
+// hasher computes a body's MD5 and CRC64 on a goroutine of its own, so
+// hashing overlaps the reads from the network and the writes to disk
+// instead of adding to them. Memory stays bounded by hashBuffers buffers.
+type hasher struct {
+	work    chan hashJob
+	free    chan *[]byte
+	done    chan struct{}
+	md      hash.Hash
+	crc     hash.Hash64
+	bufs    []*[]byte
+	pending *[]byte
+}
+
+type hashJob struct {
+	buf *[]byte
+	n   int
+}
+
+func newHasher() *hasher {
+	h := &hasher{
+		work: make(chan hashJob, hashBuffers),
+		free: make(chan *[]byte, hashBuffers),
+		done: make(chan struct{}),
+		md:   md5.New(),
+		crc:  oss.NewCRC64(0),
+	}
+	for i := 0; i < hashBuffers; i++ {
+		b := copyBufs.Get().(*[]byte)
+		h.bufs = append(h.bufs, b)
+		h.free <- b
+	}
+	go func() {
+		defer close(h.done)
+		for j := range h.work {
+			p := (*j.buf)[:j.n]
+			h.md.Write(p)
+			h.crc.Write(p)
+			h.free <- j.buf
+		}
+	}()
+	return h
+}
+
+// buffer returns a buffer to read into, waiting for the hasher if all are
+// in use.
+func (h *hasher) buffer() []byte {
+	b := <-h.free
+	h.pending = b
+	return *b
+}
+
+// hash queues the first n bytes of the buffer last returned by buffer.
+func (h *hasher) hash(n int) { h.work <- hashJob{h.pending, n} }
+
+// release gives back the buffer last returned by buffer, unused.
+func (h *hasher) release() { h.free <- h.pending }
+
+// sums waits for all queued bytes and returns the CRC64, appending the MD5
+// to md5sum.
+func (h *hasher) sums(md5sum []byte) uint64 {
+	close(h.work)
+	<-h.done
+	h.work = nil
+	h.md.Sum(md5sum)
+	return h.crc.Sum64()
+}
+
+// stop ends the goroutine (if sums has not) and returns the buffers.
+func (h *hasher) stop() {
+	if h.work != nil {
+		close(h.work)
+		<-h.done
+	}
+	for _, b := range h.bufs {
+		copyBufs.Put(b)
+	}
 }
