@@ -33,9 +33,11 @@ run: build
 localcloud: $(BIN)/localcloud
 	$(BIN)/localcloud
 
-# deps installs what the tests need on a fresh machine (Go modules for now).
+# deps installs what the tests need on a fresh machine: Go modules and the
+# npm packages pinned in lock files (ali-oss for the conformance tests).
 deps:
 	$(GO) mod download
+	npm ci --prefix tests/alioss --no-audit --no-fund
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -51,6 +53,7 @@ fuzz:
 
 bench: build
 	$(GO) run ./bench/ingest -size-mib $(BENCHSIZE) -runs $(BENCHRUNS)
+	$(GO) run ./bench/sessions -rounds $(BENCHRUNS)
 
 clean:
 	rm -rf $(BIN) web/engine.wasm web/wasm_exec.js

@@ -1,0 +1,275 @@
+// Package localcloud assembles the local Alibaba Cloud: the OSS-compatible
+// and STS-compatible endpoints on their own loopback listeners, sharing one
+// data directory, with the dev account's keys, role and bucket. The server's
+// dev mode, the emulator-only command and the tests all start it through
+// Start.
+package localcloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localoss"
+	"github.com/ossup/ossup/internal/localsts"
+	"github.com/ossup/ossup/internal/osserr"
+	"github.com/ossup/ossup/internal/ossstore"
+)
+
+// Dev defaults: a fixed key pair, printed at start, so a developer can point
+// any OSS client at the local cloud without configuration.
+const (
+	DevAccessKeyID     = "LTAI5tOssupDevLocalKey01"
+	DevAccessKeySecret = "ossupDevSecretNotForProduction"
+	DevAccountID       = "1000000000000000"
+	DevRoleARN         = "acs:ram::" + DevAccountID + ":role/ossup-uploader"
+	DevBucket          = "dev-bucket"
+	DevRegion          = "cn-hangzhou"
+)
+
+// ExposedHeaders are the response headers a browser client must be able to
+// read: ETag for Complete, the CRC for integrity, Date for clock skew, the
+// request id and error codes for diagnostics.
+var ExposedHeaders = []string{
+	"ETag", "x-oss-request-id", "x-oss-hash-crc64ecma", "Date", "x-oss-ec", "x-oss-err",
+	"x-oss-version-id", "x-oss-object-type", "Content-Length", "Content-Range",
+}
+
+// Config configures the local cloud. Zero values take the dev defaults.
+type Config struct {
+	DataDir string
+	// OSSAddr and STSAddr are the listen addresses; ":0" ports pick free ones.
+	OSSAddr, STSAddr string
+	Region           string
+	AccountID        string
+	// AccessKeyID and AccessKeySecret are the account's keys: full access to
+	// OSS, and allowed to call AssumeRole.
+	AccessKeyID, AccessKeySecret string
+	// Bucket is created at start if missing, with a CORS rule that allows
+	// every origin (the page is cross-origin to OSS, as in production).
+	Bucket string
+	// RoleARN is the role the backend assumes; RolePolicy its permission
+	// policy (default: every OSS action on Bucket and its objects).
+	RoleARN, RolePolicy string
+	// MinSTSDuration lowers the shortest credential lifetime STS grants
+	// (real STS: 900 s) so tests can watch credentials expire.
+	MinSTSDuration time.Duration
+	Faults         faults.Config
+	Logger         *slog.Logger
+	// StoreStep is passed to the store as its crash-test hook.
+	StoreStep func(step string)
+	Now       func() time.Time
+}
+
+func (c *Config) defaults() {
+	def := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	def(&c.DataDir, "./data")
+	def(&c.OSSAddr, "127.0.0.1:9000")
+	def(&c.STSAddr, "127.0.0.1:9001")
+	def(&c.Region, DevRegion)
+	def(&c.AccountID, DevAccountID)
+	def(&c.AccessKeyID, DevAccessKeyID)
+	def(&c.AccessKeySecret, DevAccessKeySecret)
+	def(&c.Bucket, DevBucket)
+	def(&c.RoleARN, "acs:ram::"+c.AccountID+":role/ossup-uploader")
+	def(&c.RolePolicy, fmt.Sprintf(`{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:*"],"Resource":["acs:oss:*:*:%s","acs:oss:*:*:%s/*"]}]}`, c.Bucket, c.Bucket))
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Cloud is a running local cloud.
+type Cloud struct {
+	// OSSEndpoint and STSEndpoint are the base URLs (http://127.0.0.1:port).
+	OSSEndpoint, STSEndpoint string
+	// STSHost is host:port, the form the STS SDK's Endpoint takes.
+	STSHost string
+	Config  Config
+	Faults  *faults.Injector
+	OSS     *localoss.Handler
+	STS     *localsts.Service
+	Store   *ossstore.Store
+
+	servers []*http.Server
+	done    chan error
+}
+
+// Start opens the data directory, creates the bucket and serves both
+// endpoints until Close.
+func Start(cfg Config) (*Cloud, error) {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("localcloud: data dir: %w", err)
+	}
+	store, err := ossstore.Open(filepath.Join(cfg.DataDir, "oss"), ossstore.Options{OnStep: cfg.StoreStep})
+	if err != nil {
+		return nil, fmt.Errorf("localcloud: open store: %w", err)
+	}
+	cl := &Cloud{Config: cfg, Store: store, done: make(chan error, 2)}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = cl.Close()
+		}
+	}()
+	if err := ensureBucket(store, cfg.Bucket); err != nil {
+		return nil, err
+	}
+	cl.STS, err = localsts.New(localsts.Config{
+		AccountID:   cfg.AccountID,
+		Keys:        map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret},
+		Roles:       []localsts.Role{{ARN: cfg.RoleARN, Policy: cfg.RolePolicy, MaxSessionDuration: time.Hour}},
+		DataDir:     filepath.Join(cfg.DataDir, "sts"),
+		MinDuration: cfg.MinSTSDuration,
+		Now:         cfg.Now,
+		Logger:      cfg.Logger.With("component", "local-sts"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("localcloud: sts: %w", err)
+	}
+	cl.Faults = faults.New(cfg.Faults)
+	ossLn, err := net.Listen("tcp", cfg.OSSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("localcloud: oss listener: %w", err)
+	}
+	stsLn, err := net.Listen("tcp", cfg.STSAddr)
+	if err != nil {
+		ossLn.Close()
+		return nil, fmt.Errorf("localcloud: sts listener: %w", err)
+	}
+	domains := []string{"localhost"}
+	cl.OSS, err = localoss.New(localoss.Config{
+		Store: store, Keys: &keyring{root: map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret}, sts: cl.STS},
+		Region: cfg.Region, AccountID: cfg.AccountID, Domains: domains, Faults: cl.Faults,
+		Logger: cfg.Logger.With("component", "local-oss"), Now: cfg.Now,
+	})
+	if err != nil {
+		ossLn.Close()
+		stsLn.Close()
+		return nil, err
+	}
+	cl.OSSEndpoint = "http://" + ossLn.Addr().String()
+	cl.STSHost = stsLn.Addr().String()
+	cl.STSEndpoint = "http://" + cl.STSHost
+	cl.serve(cl.Faults.Listener(ossLn), cl.OSS)
+	cl.serve(stsLn, cl.STS)
+	ok = true
+	return cl, nil
+}
+
+func (cl *Cloud) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{
+		Handler: h,
+		// No write timeout: a multi-GB GetObject is legitimate. Header reads
+		// are bounded so idle sockets cannot pin the process.
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(cl.Config.Logger.Handler(), slog.LevelDebug),
+	}
+	cl.servers = append(cl.servers, srv)
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		cl.done <- err
+	}()
+}
+
+// Close stops the endpoints, waiting briefly for requests in flight, and
+// closes the store.
+func (cl *Cloud) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range cl.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	if cl.Store != nil {
+		errs = append(errs, cl.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ensureBucket creates the bucket if missing and (re)applies the permissive
+// dev CORS rule.
+func ensureBucket(store *ossstore.Store, name string) error {
+	if _, err := store.Bucket(name); err != nil {
+		if err := store.CreateBucket(name); err != nil {
+			return fmt.Errorf("localcloud: create bucket %s: %w", name, err)
+		}
+	}
+	rule := ossstore.CORSRule{
+		AllowedOrigins: []string{"*"},
+		AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
+		AllowedHeaders: []string{"*"},
+		ExposeHeaders:  ExposedHeaders,
+		MaxAgeSeconds:  600,
+	}
+	if err := store.PutBucketCORS(name, []ossstore.CORSRule{rule}); err != nil {
+		return fmt.Errorf("localcloud: bucket CORS: %w", err)
+	}
+	return nil
+}
+
+// keyring resolves the account's keys and STS temporary keys for the OSS
+// endpoint.
+type keyring struct {
+	root map[string]string
+	sts  *localsts.Service
+}
+
+func (k *keyring) Lookup(id, token string, now time.Time) (string, *localoss.Principal, error) {
+	if strings.HasPrefix(id, "STS.") {
+		if token == "" {
+			return "", nil, unknownKey(id)
+		}
+		s, err := k.sts.Resolve(id, token, now)
+		switch {
+		case errors.Is(err, localsts.ErrTokenExpired):
+			return "", nil, osserr.New(http.StatusForbidden, "SecurityTokenExpired", "The security token you provided has expired.").WithEC("0002-00000007")
+		case errors.Is(err, localsts.ErrInvalidToken), errors.Is(err, localsts.ErrUnknownAccessKey):
+			// A token that is not ours, or ours but minted for another
+			// temporary key: OSS says the token does not match.
+			return "", nil, invalidToken()
+		case err != nil:
+			return "", nil, fmt.Errorf("resolve temporary key: %w", err)
+		}
+		return s.AccessKeySecret, &localoss.Principal{AccessKeyID: id, Policies: s.Policies}, nil
+	}
+	secret, ok := k.root[id]
+	if !ok {
+		return "", nil, unknownKey(id)
+	}
+	if token != "" {
+		// A security token only belongs with a temporary key.
+		return "", nil, invalidToken()
+	}
+	return secret, &localoss.Principal{AccessKeyID: id, Root: true}, nil
+}
+
+func unknownKey(id string) error {
+	return osserr.New(http.StatusForbidden, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.").
+		With("OSSAccessKeyId", id)
+}
+
+func invalidToken() error {
+	return osserr.New(http.StatusForbidden, "InvalidSecurityToken", "The security token you provided is invalid.")
+}
