@@ -1,0 +1,421 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ossup/ossup/internal/objectkey"
+	"github.com/ossup/ossup/internal/partplan"
+	"github.com/ossup/ossup/internal/stscreds"
+	"github.com/ossup/ossup/internal/ticket"
+	"github.com/ossup/ossup/internal/uploadpolicy"
+	"github.com/ossup/ossup/internal/userauth"
+)
+
+// CredentialMinter mints STS credentials able to upload one key.
+type CredentialMinter interface {
+	ForObject(ctx context.Context, sessionName, prefix, key string) (stscreds.Credentials, error)
+}
+
+// ObjectInfo is what the backend learns of an uploaded object.
+type ObjectInfo struct {
+	Size         int64
+	CRC64        string // decimal, as x-oss-hash-crc64ecma
+	ETag         string
+	ContentType  string
+	LastModified time.Time
+}
+
+// Objects is the backend's own access to the bucket, with its own
+// credentials: it verifies uploads and aborts them so the browser never needs
+// read or delete rights.
+type Objects interface {
+	Head(ctx context.Context, key string) (*ObjectInfo, error)
+	AbortUpload(ctx context.Context, key, uploadID string) error
+}
+
+var (
+	// ErrObjectNotFound is returned by Objects.Head for a missing object.
+	ErrObjectNotFound = errors.New("object not found")
+	// ErrUploadNotFound is returned by Objects.AbortUpload for an unknown,
+	// completed or aborted upload.
+	ErrUploadNotFound = errors.New("multipart upload not found")
+)
+
+// Target describes where the browser uploads: everything the engine needs
+// besides credentials.
+type Target struct {
+	Bucket, Region, Endpoint string
+	PathStyle                bool
+}
+
+// API serves /api/v1.
+type API struct {
+	Auth        userauth.Authenticator
+	Tickets     *ticket.Signer
+	Keys        *objectkey.Template
+	Policy      uploadpolicy.Policy
+	Minter      CredentialMinter
+	Objects     Objects
+	Webhook     *Webhook // nil: none
+	Target      Target
+	PartSize    int64
+	Concurrency int
+	TicketTTL   time.Duration
+	Now         func() time.Time
+	Log         *slog.Logger
+	Metrics     *Metrics
+}
+
+const userKey = "ossup.user"
+
+// maxJSONBody bounds every API request body; the largest legitimate one (a
+// create with a 1 KiB name) is far smaller.
+const maxJSONBody = 16 << 10
+
+func (a *API) register(g *echo.Group) {
+	g.POST("/uploads", a.create)
+	g.POST("/uploads/credentials", a.refresh)
+	g.POST("/uploads/complete", a.complete)
+	g.POST("/uploads/abort", a.abort)
+}
+
+// authenticate is the middleware that identifies the user of every API call.
+func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u, err := a.Auth.Authenticate(c.Response(), c.Request())
+		if err != nil {
+			if a.Auth.Scheme() != "dev" {
+				c.Response().Header().Set("WWW-Authenticate", userauth.Challenge("ossup", err))
+			}
+			msg := "authentication required"
+			var ue *userauth.Error
+			if errors.As(err, &ue) {
+				msg = ue.Error()
+			}
+			return newAPIError(http.StatusUnauthorized, "unauthenticated", msg)
+		}
+		c.Set(userKey, u)
+		return next(c)
+	}
+}
+
+func userOf(c echo.Context) userauth.User {
+	u, _ := c.Get(userKey).(userauth.User)
+	return u
+}
+
+// decode reads one strict JSON object into v: unknown fields, trailing data
+// and wrong types are refused with the field named.
+func decode(c echo.Context, v any) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != echo.MIMEApplicationJSON {
+		return newAPIError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the request body as application/json")
+	}
+	if c.Request().ContentLength > maxJSONBody {
+		return newAPIError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than 16 KiB")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return newAPIError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than 16 KiB")
+		}
+		return newAPIError(http.StatusBadRequest, "invalid_json", jsonMessage(err))
+	}
+	if dec.More() {
+		return newAPIError(http.StatusBadRequest, "invalid_json", "the body must be a single JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return newAPIError(http.StatusBadRequest, "invalid_json", "the body must be a single JSON object")
+	}
+	return nil
+}
+
+func jsonMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be a %s", te.Field, te.Type.String())
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at byte %d", se.Offset)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is empty or truncated"
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "malformed JSON"
+}
+
+type createRequest struct {
+	Name         *string `json:"name"`
+	Size         *int64  `json:"size"`
+	Type         string  `json:"type"`
+	LastModified int64   `json:"lastModified"`
+}
+
+// CredentialsJSON is how credentials travel to the browser.
+type CredentialsJSON struct {
+	AccessKeyID     string    `json:"accessKeyId"`
+	AccessKeySecret string    `json:"accessKeySecret"`
+	SecurityToken   string    `json:"securityToken"`
+	Expiration      time.Time `json:"expiration"`
+}
+
+// SessionJSON is the answer to a create: everything the engine needs.
+type SessionJSON struct {
+	Ticket           string          `json:"ticket"`
+	TicketExpiration time.Time       `json:"ticketExpiration"`
+	Bucket           string          `json:"bucket"`
+	Region           string          `json:"region"`
+	Endpoint         string          `json:"endpoint"`
+	PathStyle        bool            `json:"pathStyle"`
+	Key              string          `json:"key"`
+	PartSize         int64           `json:"partSize"`
+	Parts            int             `json:"parts"`
+	Concurrency      int             `json:"concurrency"`
+	SinglePut        bool            `json:"singlePut"`
+	Credentials      CredentialsJSON `json:"credentials"`
+}
+
+func credsJSON(c stscreds.Credentials) CredentialsJSON {
+	return CredentialsJSON{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken, Expiration: c.Expiration.UTC()}
+}
+
+// violationStatus picks the most precise status for a policy refusal.
+func violationStatus(vs []uploadpolicy.Violation) int {
+	for _, v := range vs {
+		switch v.Code {
+		case "too_large":
+			return http.StatusRequestEntityTooLarge
+		case "type_not_allowed", "extension_not_allowed":
+			return http.StatusUnsupportedMediaType
+		}
+	}
+	return http.StatusBadRequest
+}
+
+func (a *API) create(c echo.Context) error {
+	var req createRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Name == nil || req.Size == nil {
+		return newAPIError(http.StatusBadRequest, "missing_field", "name and size are required")
+	}
+	f := uploadpolicy.File{Name: *req.Name, Size: *req.Size, Type: req.Type, LastModified: req.LastModified}
+	if vs := a.Policy.Check(f); len(vs) > 0 {
+		return newAPIError(violationStatus(vs), "upload_refused", vs[0].Message).with(vs)
+	}
+	user := userOf(c)
+	now := a.Now()
+	key, err := a.Keys.Render(user.ID, f.Name, now)
+	if err != nil {
+		return newAPIError(http.StatusBadRequest, "invalid_name", err.Error())
+	}
+	plan, err := partplan.New(f.Size, partplan.Prefs{PartSize: a.PartSize, Concurrency: a.Concurrency})
+	if err != nil {
+		return newAPIError(http.StatusRequestEntityTooLarge, "upload_refused", err.Error())
+	}
+	creds, err := a.mint(c, user, key)
+	if err != nil {
+		return err
+	}
+	t := ticket.Ticket{
+		UserID: user.ID, Bucket: a.Target.Bucket, Key: key, Name: f.Name, Size: f.Size,
+		ContentType: f.Type, IssuedAt: now, Expires: now.Add(a.TicketTTL),
+	}
+	tok, err := a.Tickets.Sign(t)
+	if err != nil {
+		return fmt.Errorf("sign ticket: %w", err)
+	}
+	a.Metrics.sessions.Inc()
+	a.Log.Info("upload session created", "request_id", requestID(c), "user", user.ID, "key", key, "size", f.Size)
+	return c.JSON(http.StatusCreated, SessionJSON{
+		Ticket: tok, TicketExpiration: t.Expires.UTC(), Bucket: a.Target.Bucket, Region: a.Target.Region,
+		Endpoint: a.Target.Endpoint, PathStyle: a.Target.PathStyle, Key: key, PartSize: plan.PartSize,
+		Parts: plan.Parts, Concurrency: plan.Concurrency, SinglePut: plan.Single, Credentials: credsJSON(creds),
+	})
+}
+
+// mint asks STS for credentials scoped to key; an STS failure is the
+// backend's upstream failing, not the caller's fault.
+func (a *API) mint(c echo.Context, user userauth.User, key string) (stscreds.Credentials, error) {
+	creds, err := a.Minter.ForObject(c.Request().Context(), objectkey.SessionName(user.ID), a.Keys.UserPrefix(user.ID), key)
+	if err != nil {
+		a.Log.Error("sts credentials failed", "request_id", requestID(c), "user", user.ID, "err", err)
+		return creds, newAPIError(http.StatusBadGateway, "sts_unavailable", "could not obtain upload credentials from STS; try again")
+	}
+	return creds, nil
+}
+
+// verifyTicket checks a ticket's signature and expiry and that it belongs to
+// the authenticated user and this backend's bucket.
+func (a *API) verifyTicket(c echo.Context, tok string) (ticket.Ticket, error) {
+	if tok == "" {
+		return ticket.Ticket{}, newAPIError(http.StatusBadRequest, "missing_field", "ticket is required")
+	}
+	t, err := a.Tickets.Verify(tok, a.Now())
+	switch {
+	case errors.Is(err, ticket.ErrExpired):
+		return t, newAPIError(http.StatusForbidden, "ticket_expired", "the upload ticket has expired; start a new upload")
+	case err != nil:
+		return t, newAPIError(http.StatusForbidden, "ticket_invalid", "the upload ticket is not valid")
+	}
+	if t.UserID != userOf(c).ID {
+		return t, newAPIError(http.StatusForbidden, "ticket_wrong_user", "the upload ticket belongs to another user")
+	}
+	if t.Bucket != a.Target.Bucket {
+		return t, newAPIError(http.StatusForbidden, "ticket_invalid", "the upload ticket is for another bucket")
+	}
+	return t, nil
+}
+
+type ticketRequest struct {
+	Ticket string `json:"ticket"`
+}
+
+func (a *API) refresh(c echo.Context) error {
+	var req ticketRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := a.verifyTicket(c, req.Ticket)
+	if err != nil {
+		return err
+	}
+	creds, err := a.mint(c, userOf(c), t.Key)
+	if err != nil {
+		return err
+	}
+	a.Metrics.refreshes.Inc()
+	return c.JSON(http.StatusOK, map[string]any{"credentials": credsJSON(creds)})
+}
+
+type completeRequest struct {
+	Ticket string `json:"ticket"`
+	Size   *int64 `json:"size"`
+	// CRC64 is the client's CRC-64/ECMA of the whole file, as the unsigned
+	// decimal string OSS uses (a JSON number cannot hold 64 bits exactly).
+	CRC64 string `json:"crc64"`
+}
+
+// ObjectJSON describes a verified object.
+type ObjectJSON struct {
+	Bucket       string    `json:"bucket"`
+	Key          string    `json:"key"`
+	Name         string    `json:"name"`
+	Size         int64     `json:"size"`
+	CRC64        string    `json:"crc64"`
+	ETag         string    `json:"etag"`
+	ContentType  string    `json:"contentType"`
+	LastModified time.Time `json:"lastModified"`
+	User         string    `json:"user"`
+}
+
+var decimalRE = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+func (a *API) complete(c echo.Context) error {
+	var req completeRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := a.verifyTicket(c, req.Ticket)
+	if err != nil {
+		return err
+	}
+	if req.Size == nil || req.CRC64 == "" {
+		return newAPIError(http.StatusBadRequest, "missing_field", "size and crc64 are required")
+	}
+	if _, err := strconv.ParseUint(req.CRC64, 10, 64); err != nil || !decimalRE.MatchString(req.CRC64) {
+		return newAPIError(http.StatusBadRequest, "invalid_crc64", "crc64 must be the unsigned decimal CRC-64/ECMA of the file")
+	}
+	info, err := a.Objects.Head(c.Request().Context(), t.Key)
+	if errors.Is(err, ErrObjectNotFound) {
+		a.Metrics.completes.WithLabelValues("missing").Inc()
+		return newAPIError(http.StatusConflict, "object_missing", "the object does not exist: complete the multipart upload first")
+	}
+	if err != nil {
+		a.Log.Error("head object failed", "request_id", requestID(c), "key", t.Key, "err", err)
+		return newAPIError(http.StatusBadGateway, "oss_unavailable", "could not verify the object in OSS; try again")
+	}
+	type mismatch struct {
+		Field    string `json:"field"`
+		Expected string `json:"expected"`
+		Actual   string `json:"actual"`
+	}
+	var ms []mismatch
+	if info.Size != *req.Size {
+		ms = append(ms, mismatch{"size", strconv.FormatInt(*req.Size, 10), strconv.FormatInt(info.Size, 10)})
+	} else if info.Size != t.Size {
+		ms = append(ms, mismatch{"size", strconv.FormatInt(t.Size, 10) + " (declared at create)", strconv.FormatInt(info.Size, 10)})
+	}
+	if info.CRC64 != req.CRC64 {
+		ms = append(ms, mismatch{"crc64", req.CRC64, info.CRC64})
+	}
+	if len(ms) > 0 {
+		a.Metrics.completes.WithLabelValues("mismatch").Inc()
+		a.Log.Warn("uploaded object does not match", "request_id", requestID(c), "key", t.Key, "mismatches", len(ms))
+		return newAPIError(http.StatusConflict, "object_mismatch", "the object in OSS differs from the file the client reported").with(ms)
+	}
+	obj := ObjectJSON{
+		Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: info.Size, CRC64: info.CRC64, ETag: info.ETag,
+		ContentType: info.ContentType, LastModified: info.LastModified.UTC(), User: t.UserID,
+	}
+	if a.Webhook != nil {
+		if err := a.Webhook.Send(c.Request().Context(), obj); err != nil {
+			a.Metrics.completes.WithLabelValues("webhook_failed").Inc()
+			a.Log.Error("webhook failed", "request_id", requestID(c), "key", t.Key, "err", err)
+			return newAPIError(http.StatusBadGateway, "webhook_failed", "the object is stored, but the application webhook failed; retry complete").with(obj)
+		}
+	}
+	a.Metrics.completes.WithLabelValues("ok").Inc()
+	a.Log.Info("upload completed", "request_id", requestID(c), "user", t.UserID, "key", t.Key, "size", info.Size)
+	return c.JSON(http.StatusOK, obj)
+}
+
+type abortRequest struct {
+	Ticket   string `json:"ticket"`
+	UploadID string `json:"uploadId"`
+}
+
+var uploadIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+func (a *API) abort(c echo.Context) error {
+	var req abortRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := a.verifyTicket(c, req.Ticket)
+	if err != nil {
+		return err
+	}
+	if !uploadIDRE.MatchString(req.UploadID) {
+		return newAPIError(http.StatusBadRequest, "invalid_upload_id", "uploadId must be the id OSS returned for the multipart upload")
+	}
+	err = a.Objects.AbortUpload(c.Request().Context(), t.Key, req.UploadID)
+	switch {
+	case errors.Is(err, ErrUploadNotFound):
+		return newAPIError(http.StatusNotFound, "upload_not_found", "no such multipart upload for this ticket's key (already completed or aborted?)")
+	case err != nil:
+		a.Log.Error("abort failed", "request_id", requestID(c), "key", t.Key, "err", err)
+		return newAPIError(http.StatusBadGateway, "oss_unavailable", "could not abort the upload in OSS; try again")
+	}
+	a.Metrics.aborts.Inc()
+	a.Log.Info("upload aborted", "request_id", requestID(c), "user", t.UserID, "key", t.Key)
+	return c.NoContent(http.StatusNoContent)
+}

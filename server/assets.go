@@ -1,0 +1,257 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/andybalholm/brotli"
+	"github.com/labstack/echo/v4"
+)
+
+// Assets serves the web/ directory: every file under its plain path with
+// revalidation, and under a content-hashed path (/assets/<name>.<hash>.<ext>)
+// with immutable caching. Bodies are precompressed with gzip and brotli once,
+// at load. HTML files may reference other files as {{asset "path"}}, which
+// is replaced by the hashed URL, so a deploy never serves a stale engine.
+type Assets struct {
+	files map[string]*asset
+	wg    sync.WaitGroup
+}
+
+type asset struct {
+	ctype     string
+	body      []byte
+	hash      string
+	immutable bool
+
+	mu     sync.RWMutex
+	gz, br []byte
+}
+
+var assetRef = regexp.MustCompile(`\{\{\s*asset\s+"([^"]+)"\s*\}\}`)
+
+// contentTypes pins the types browsers are strict about; the rest come from
+// the mime package.
+var contentTypes = map[string]string{
+	".wasm": "application/wasm",
+	".js":   "text/javascript; charset=utf-8",
+	".mjs":  "text/javascript; charset=utf-8",
+	".html": "text/html; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".json": "application/json",
+	".svg":  "image/svg+xml",
+	".map":  "application/json",
+	".ts":   "text/plain; charset=utf-8",
+}
+
+// LoadAssets reads dir. Brotli compression (slow at its best quality) runs in
+// the background; until it is done, clients get gzip.
+func LoadAssets(dir string) (*Assets, error) {
+	a := &Assets{files: map[string]*asset{}}
+	type entry struct {
+		rel  string
+		body []byte
+	}
+	var html, other []entry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if strings.HasPrefix(name, ".") && p != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".br") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		e := entry{filepath.ToSlash(rel), b}
+		if strings.HasSuffix(name, ".html") {
+			html = append(html, e)
+		} else {
+			other = append(other, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load web assets from %s: %w", dir, err)
+	}
+	hashed := map[string]string{}
+	for _, e := range other {
+		hashed[e.rel] = a.add(e.rel, e.body)
+	}
+	for _, e := range html {
+		var missing []string
+		body := assetRef.ReplaceAllFunc(e.body, func(m []byte) []byte {
+			ref := string(assetRef.FindSubmatch(m)[1])
+			if u, ok := hashed[strings.TrimPrefix(ref, "/")]; ok {
+				return []byte(u)
+			}
+			missing = append(missing, ref)
+			return m
+		})
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			return nil, fmt.Errorf("load web assets: %s references missing files %s", e.rel, strings.Join(missing, ", "))
+		}
+		a.add(e.rel, body)
+	}
+	return a, nil
+}
+
+// add registers body under its plain and hashed paths and returns the
+// hashed URL.
+func (a *Assets) add(rel string, body []byte) string {
+	sum := sha256.Sum256(body)
+	h := hex.EncodeToString(sum[:])[:16]
+	ext := path.Ext(rel)
+	ctype := contentTypes[ext]
+	if ctype == "" {
+		ctype = mime.TypeByExtension(ext)
+	}
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	hashedURL := "/assets/" + strings.TrimSuffix(rel, ext) + "." + h + ext
+	plain := &asset{ctype: ctype, body: body, hash: h}
+	imm := &asset{ctype: ctype, body: body, hash: h, immutable: true}
+	a.files["/"+rel] = plain
+	a.files[hashedURL] = imm
+	if len(body) >= 256 && compressible(ctype) {
+		gz := gzipBytes(body)
+		plain.gz, imm.gz = gz, gz
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			br := brotliBytes(body)
+			for _, x := range []*asset{plain, imm} {
+				x.mu.Lock()
+				x.br = br
+				x.mu.Unlock()
+			}
+		}()
+	}
+	return hashedURL
+}
+
+// Wait blocks until background compression is done (tests and benchmarks).
+func (a *Assets) Wait() { a.wg.Wait() }
+
+// URL returns the hashed URL of a file, e.g. "engine.wasm".
+func (a *Assets) URL(rel string) (string, bool) {
+	f, ok := a.files["/"+strings.TrimPrefix(rel, "/")]
+	if !ok {
+		return "", false
+	}
+	ext := path.Ext(rel)
+	return "/assets/" + strings.TrimSuffix(strings.TrimPrefix(rel, "/"), ext) + "." + f.hash + ext, true
+}
+
+func compressible(ctype string) bool {
+	return strings.HasPrefix(ctype, "text/") || strings.Contains(ctype, "javascript") ||
+		strings.Contains(ctype, "json") || strings.Contains(ctype, "wasm") || strings.Contains(ctype, "svg")
+}
+
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+func brotliBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	w := brotli.NewWriterLevel(&buf, brotli.BestCompression)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+// accepts reports whether the Accept-Encoding header allows enc (a q=0 entry
+// refuses it).
+func accepts(header, enc string) bool {
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), enc) {
+			continue
+		}
+		if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// handler serves the assets; unknown paths fall through to a JSON 404.
+func (a *Assets) handler(c echo.Context) error {
+	p := c.Request().URL.Path
+	if p == "/" {
+		p = "/index.html"
+	}
+	f, ok := a.files[p]
+	if !ok {
+		return newAPIError(http.StatusNotFound, "not_found", "no such page")
+	}
+	h := c.Response().Header()
+	body, enc := f.body, ""
+	ae := c.Request().Header.Get("Accept-Encoding")
+	f.mu.RLock()
+	br := f.br
+	f.mu.RUnlock()
+	switch {
+	case br != nil && accepts(ae, "br"):
+		body, enc = br, "br"
+	case f.gz != nil && accepts(ae, "gzip"):
+		body, enc = f.gz, "gzip"
+	}
+	if f.gz != nil {
+		h.Set("Vary", "Accept-Encoding")
+	}
+	etag := `"` + f.hash + enc + `"`
+	h.Set("ETag", etag)
+	h.Set("Content-Type", f.ctype)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if f.immutable {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.Response().WriteHeader(http.StatusOK)
+	if c.Request().Method == http.MethodHead {
+		return nil
+	}
+	_, err := c.Response().Write(body)
+	return err
+}

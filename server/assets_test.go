@@ -1,0 +1,118 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+)
+
+func TestStaticAssetsHashedAndPrecompressed(t *testing.T) {
+	web := t.TempDir()
+	wasm := bytes.Repeat([]byte("\x00asm engine bytes "), 4096)
+	files := map[string]string{
+		"index.html":  `<script type="module" src="{{asset "app.js"}}"></script><link rel="preload" href="{{ asset "engine.wasm" }}">`,
+		"app.js":      strings.Repeat("export const x = 1;\n", 100),
+		"engine.wasm": string(wasm),
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(web, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startBackend(t, map[string]string{"OSSUP_WEB_DIR": web})
+	b.srv.Assets().Wait()
+
+	get := func(path, ae string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+		req.Header.Set("Accept-Encoding", ae)
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	index := get("/", "")
+	body, _ := io.ReadAll(index.Body)
+	if index.Header.Get("Cache-Control") != "no-cache" || !strings.HasPrefix(index.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("index headers %v", index.Header)
+	}
+	m := regexp.MustCompile(`/assets/engine\.[0-9a-f]{16}\.wasm`).Find(body)
+	if m == nil || !regexp.MustCompile(`/assets/app\.[0-9a-f]{16}\.js`).Match(body) {
+		t.Fatalf("index does not reference hashed assets: %s", body)
+	}
+	for _, tc := range []struct {
+		ae, enc string
+		decode  func(io.Reader) io.Reader
+	}{
+		{"br, gzip", "br", func(r io.Reader) io.Reader { return brotli.NewReader(r) }},
+		{"gzip", "gzip", func(r io.Reader) io.Reader { g, _ := gzip.NewReader(r); return g }},
+		{"", "", func(r io.Reader) io.Reader { return r }},
+		{"br;q=0, gzip", "gzip", func(r io.Reader) io.Reader { g, _ := gzip.NewReader(r); return g }},
+	} {
+		resp := get(string(m), tc.ae)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/wasm" ||
+			resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+			resp.Header.Get("Content-Encoding") != tc.enc {
+			t.Fatalf("Accept-Encoding %q: %d %v", tc.ae, resp.StatusCode, resp.Header)
+		}
+		got, err := io.ReadAll(tc.decode(resp.Body))
+		if err != nil || !bytes.Equal(got, wasm) {
+			t.Fatalf("Accept-Encoding %q: body differs after decoding (%v)", tc.ae, err)
+		}
+	}
+	// Revalidation of the plain path answers 304.
+	plain := get("/engine.wasm", "gzip")
+	req, _ := http.NewRequest(http.MethodGet, b.base+"/engine.wasm", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("If-None-Match", plain.Header.Get("ETag"))
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified || plain.Header.Get("Cache-Control") != "no-cache" {
+		t.Fatalf("revalidation: %d, plain cache-control %q", resp.StatusCode, plain.Header.Get("Cache-Control"))
+	}
+	if r := get("/nope.js", ""); r.StatusCode != 404 {
+		t.Fatalf("missing asset: %d", r.StatusCode)
+	}
+}
+
+func TestAssetsRefuseDanglingReference(t *testing.T) {
+	web := t.TempDir()
+	_ = os.WriteFile(filepath.Join(web, "index.html"), []byte(`{{asset "missing.js"}}`), 0o644)
+	if _, err := LoadAssets(web); err == nil || !strings.Contains(err.Error(), "missing.js") {
+		t.Fatalf("dangling reference accepted: %v", err)
+	}
+}
+
+func TestMetricsLoopbackOnly(t *testing.T) {
+	b := startBackend(t, tokenAuth)
+	b.client(t, aliceToken).mustCreate("m.txt", 1)
+	resp, err := http.Get(b.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"ossup_upload_sessions_created_total 1", "ossup_sts_assume_role_total", `ossup_http_requests_total{method="POST",route="/api/v1/uploads",status="201"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
+	req.RemoteAddr = "203.0.113.9:5555"
+	rec := newRecorderFor(b.srv, req)
+	if rec != http.StatusForbidden {
+		t.Errorf("metrics from a public address: %d", rec)
+	}
+}

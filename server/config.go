@@ -1,0 +1,321 @@
+// Package server is the signing backend: an Echo application that
+// authenticates users, decides object keys and mints least-privilege STS
+// credentials for one upload at a time. In dev mode it runs the local
+// Alibaba Cloud (internal/localcloud) in-process.
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud"
+	"github.com/ossup/ossup/internal/partplan"
+)
+
+// Mode selects where the backend's OSS and STS are.
+type Mode string
+
+const (
+	// ModeDev runs the local cloud in-process on loopback.
+	ModeDev Mode = "dev"
+	// ModeCloud talks to real (or explicitly configured) OSS and STS endpoints.
+	ModeCloud Mode = "cloud"
+)
+
+// Config is the backend configuration. Every field comes from an environment
+// variable, documented in the README's one configuration table.
+type Config struct {
+	Addr         string // OSSUP_ADDR
+	Mode         Mode   // OSSUP_MODE
+	DataDir      string // OSSUP_DATA_DIR
+	LocalOSSAddr string // OSSUP_LOCAL_OSS_ADDR
+	LocalSTSAddr string // OSSUP_LOCAL_STS_ADDR
+	AccessKeyID  string // OSS_ACCESS_KEY_ID
+	// AccessKeySecret is OSS_ACCESS_KEY_SECRET. It is never logged.
+	AccessKeySecret string
+	Bucket          string // OSSUP_BUCKET
+	Region          string // OSSUP_REGION
+	RoleARN         string // OSSUP_ROLE_ARN
+	OSSEndpoint     string // OSSUP_OSS_ENDPOINT
+	STSEndpoint     string // OSSUP_STS_ENDPOINT
+	WebDir          string // OSSUP_WEB_DIR
+	LogLevel        string // OSSUP_LOG_LEVEL
+	// Faults is OSSUP_FAULTS: fault injection for the local OSS (dev only).
+	Faults faults.Config
+	// MinSTSDuration is OSSUP_STS_MIN_DURATION: lets the local STS mint
+	// credentials shorter than 900 s (dev only, for expiry tests).
+	MinSTSDuration time.Duration
+
+	// Upload sessions.
+	Auth            string        // OSSUP_AUTH: dev, token or jwt
+	AuthTokens      string        // OSSUP_AUTH_TOKENS: "token=user,..."
+	JWTSecret       string        // OSSUP_JWT_SECRET (HS256)
+	JWTJWKSURL      string        // OSSUP_JWT_JWKS_URL (RS256/ES256)
+	JWTIssuer       string        // OSSUP_JWT_ISSUER
+	JWTAudience     string        // OSSUP_JWT_AUDIENCE
+	Secret          string        // OSSUP_SECRET: signs tickets and dev cookies (never logged)
+	PreviousSecret  string        // OSSUP_SECRET_PREVIOUS: still verifies, for rotation
+	TicketTTL       time.Duration // OSSUP_TICKET_TTL
+	KeyTemplate     string        // OSSUP_KEY_TEMPLATE
+	MaxSize         int64         // OSSUP_MAX_SIZE (bytes)
+	AllowedTypes    string        // OSSUP_ALLOWED_TYPES
+	AllowedExts     string        // OSSUP_ALLOWED_EXTENSIONS
+	PartSize        int64         // OSSUP_PART_SIZE (bytes)
+	Concurrency     int           // OSSUP_CONCURRENCY
+	STSDuration     time.Duration // OSSUP_STS_DURATION
+	CredentialScope string        // OSSUP_CREDENTIAL_SCOPE: object or prefix
+	CORSOrigins     []string      // OSSUP_CORS_ORIGINS
+	RateLimitIP     float64       // OSSUP_RATE_LIMIT_IP (requests/s per client IP)
+	RateLimitUser   float64       // OSSUP_RATE_LIMIT_USER (requests/s per user)
+	TrustProxy      bool          // OSSUP_TRUST_PROXY: take the client IP from X-Forwarded-For
+	WebhookURL      string        // OSSUP_WEBHOOK_URL
+	WebhookSecret   string        // OSSUP_WEBHOOK_SECRET (never logged)
+	JanitorInterval time.Duration // OSSUP_JANITOR_INTERVAL (0 = off)
+	JanitorMaxAge   time.Duration // OSSUP_JANITOR_MAX_AGE
+}
+
+// LoadConfig reads the configuration from getenv (os.Getenv in production)
+// and validates it.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:            get("OSSUP_ADDR", "127.0.0.1:8080"),
+		Mode:            Mode(get("OSSUP_MODE", string(ModeDev))),
+		DataDir:         get("OSSUP_DATA_DIR", "./data"),
+		LocalOSSAddr:    get("OSSUP_LOCAL_OSS_ADDR", "127.0.0.1:9000"),
+		LocalSTSAddr:    get("OSSUP_LOCAL_STS_ADDR", "127.0.0.1:9001"),
+		AccessKeyID:     get("OSS_ACCESS_KEY_ID", ""),
+		AccessKeySecret: get("OSS_ACCESS_KEY_SECRET", ""),
+		Bucket:          get("OSSUP_BUCKET", localcloud.DevBucket),
+		Region:          get("OSSUP_REGION", localcloud.DevRegion),
+		RoleARN:         get("OSSUP_ROLE_ARN", ""),
+		OSSEndpoint:     get("OSSUP_OSS_ENDPOINT", ""),
+		STSEndpoint:     get("OSSUP_STS_ENDPOINT", ""),
+		WebDir:          get("OSSUP_WEB_DIR", "./web"),
+		LogLevel:        get("OSSUP_LOG_LEVEL", "info"),
+	}
+	c.Auth = get("OSSUP_AUTH", "")
+	c.AuthTokens = get("OSSUP_AUTH_TOKENS", "")
+	c.JWTSecret = get("OSSUP_JWT_SECRET", "")
+	c.JWTJWKSURL = get("OSSUP_JWT_JWKS_URL", "")
+	c.JWTIssuer = get("OSSUP_JWT_ISSUER", "")
+	c.JWTAudience = get("OSSUP_JWT_AUDIENCE", "")
+	c.Secret = get("OSSUP_SECRET", "")
+	c.PreviousSecret = get("OSSUP_SECRET_PREVIOUS", "")
+	c.KeyTemplate = get("OSSUP_KEY_TEMPLATE", "uploads/{user}/{date}/{random}/{name}")
+	c.AllowedTypes = get("OSSUP_ALLOWED_TYPES", "")
+	c.AllowedExts = get("OSSUP_ALLOWED_EXTENSIONS", "")
+	c.CredentialScope = get("OSSUP_CREDENTIAL_SCOPE", "object")
+	c.WebhookURL = get("OSSUP_WEBHOOK_URL", "")
+	c.WebhookSecret = get("OSSUP_WEBHOOK_SECRET", "")
+	for _, o := range strings.Split(get("OSSUP_CORS_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+
+	var errs []error
+	duration := func(name string, def time.Duration, allowZero bool) time.Duration {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || (d == 0 && !allowZero) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 15m", name, v))
+		}
+		return d
+	}
+	number := func(name string, def, min, max float64) float64 {
+		v := get(name, "")
+		if v == "" {
+			return def
+		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil || n < min || n > max {
+			errs = append(errs, fmt.Errorf("%s: %q is not a number between %v and %v", name, v, min, max))
+		}
+		return n
+	}
+	c.TicketTTL = duration("OSSUP_TICKET_TTL", 7*24*time.Hour, false)
+	c.STSDuration = duration("OSSUP_STS_DURATION", 15*time.Minute, false)
+	c.JanitorInterval = duration("OSSUP_JANITOR_INTERVAL", time.Hour, true)
+	c.JanitorMaxAge = duration("OSSUP_JANITOR_MAX_AGE", 7*24*time.Hour, false)
+	c.MaxSize = int64(number("OSSUP_MAX_SIZE", float64(partplan.MaxObjectSize), 0, float64(partplan.MaxObjectSize)))
+	c.PartSize = int64(number("OSSUP_PART_SIZE", 8<<20, partplan.MinPartSize, partplan.MaxPartSize))
+	c.Concurrency = int(number("OSSUP_CONCURRENCY", 4, 1, 64))
+	c.RateLimitIP = number("OSSUP_RATE_LIMIT_IP", 20, 0.01, 1e6)
+	c.RateLimitUser = number("OSSUP_RATE_LIMIT_USER", 10, 0.01, 1e6)
+	switch v := get("OSSUP_TRUST_PROXY", "false"); v {
+	case "true", "false":
+		c.TrustProxy = v == "true"
+	default:
+		errs = append(errs, fmt.Errorf("OSSUP_TRUST_PROXY: %q is neither true nor false", v))
+	}
+	if c.STSDuration < 15*time.Minute && c.MinSTSDuration == 0 && getenv("OSSUP_STS_MIN_DURATION") == "" {
+		errs = append(errs, fmt.Errorf("OSSUP_STS_DURATION: %s is below STS's 900 s minimum", c.STSDuration))
+	}
+	if c.STSDuration > time.Hour {
+		errs = append(errs, fmt.Errorf("OSSUP_STS_DURATION: %s is above the role's 3600 s maximum", c.STSDuration))
+	}
+	switch c.CredentialScope {
+	case "object", "prefix":
+	default:
+		errs = append(errs, fmt.Errorf("OSSUP_CREDENTIAL_SCOPE: %q is neither object nor prefix", c.CredentialScope))
+	}
+	if (c.WebhookURL == "") != (c.WebhookSecret == "") {
+		errs = append(errs, errors.New("OSSUP_WEBHOOK_URL and OSSUP_WEBHOOK_SECRET must be set together (the body is signed)"))
+	}
+	if c.WebhookURL != "" {
+		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("OSSUP_WEBHOOK_URL: %q is not an http(s) URL", c.WebhookURL))
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			errs = append(errs, fmt.Errorf("OSSUP_CORS_ORIGINS: %q is not an origin such as https://app.example.com", o))
+		}
+	}
+	if v := getenv("OSSUP_FAULTS"); v != "" {
+		f, err := faults.ParseConfig(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("OSSUP_FAULTS: %w", err))
+		}
+		c.Faults = f
+	}
+	if v := getenv("OSSUP_STS_MIN_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("OSSUP_STS_MIN_DURATION: %q is not a positive duration such as 30s", v))
+		}
+		c.MinSTSDuration = d
+	}
+	switch c.Mode {
+	case ModeDev:
+		if c.AccessKeyID == "" && c.AccessKeySecret == "" {
+			c.AccessKeyID, c.AccessKeySecret = localcloud.DevAccessKeyID, localcloud.DevAccessKeySecret
+		}
+		if c.RoleARN == "" {
+			c.RoleARN = localcloud.DevRoleARN
+		}
+		if c.Auth == "" {
+			c.Auth = "dev"
+		}
+	case ModeCloud:
+		if c.Auth == "" || c.Auth == "dev" {
+			errs = append(errs, errors.New("cloud mode needs OSSUP_AUTH=token or jwt: anonymous dev users are for the local cloud only"))
+		}
+		if len(c.Secret) < 32 {
+			errs = append(errs, errors.New("cloud mode needs OSSUP_SECRET, at least 32 characters, the same on every replica (it signs upload tickets)"))
+		}
+		if c.AccessKeyID == "" || c.AccessKeySecret == "" {
+			errs = append(errs, errors.New("cloud mode needs OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET (a RAM user allowed to call sts:AssumeRole)"))
+		}
+		if c.RoleARN == "" {
+			errs = append(errs, errors.New("cloud mode needs OSSUP_ROLE_ARN, the RAM role whose temporary credentials the browser gets (acs:ram::<account>:role/<name>)"))
+		}
+		if len(c.Faults.Rules) > 0 || c.Faults.BandwidthBytesPerSec > 0 {
+			errs = append(errs, errors.New("OSSUP_FAULTS only applies to the local cloud (OSSUP_MODE=dev)"))
+		}
+		if c.MinSTSDuration != 0 {
+			errs = append(errs, errors.New("OSSUP_STS_MIN_DURATION only applies to the local cloud (OSSUP_MODE=dev)"))
+		}
+		if c.OSSEndpoint == "" {
+			c.OSSEndpoint = "https://oss-" + c.Region + ".aliyuncs.com"
+		}
+		if c.STSEndpoint == "" {
+			c.STSEndpoint = "sts." + c.Region + ".aliyuncs.com"
+		}
+	default:
+		errs = append(errs, fmt.Errorf("OSSUP_MODE: %q is neither dev nor cloud", c.Mode))
+	}
+	if (c.AccessKeyID == "") != (c.AccessKeySecret == "") {
+		errs = append(errs, errors.New("OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET must be set together"))
+	}
+	if c.RoleARN != "" && !validRoleARN(c.RoleARN) {
+		errs = append(errs, fmt.Errorf("OSSUP_ROLE_ARN: %q is not of the form acs:ram::<account-id>:role/<name>", c.RoleARN))
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		errs = append(errs, errors.New("OSSUP_SECRET must be at least 32 characters"))
+	}
+	if c.PreviousSecret != "" && len(c.PreviousSecret) < 32 {
+		errs = append(errs, errors.New("OSSUP_SECRET_PREVIOUS must be at least 32 characters"))
+	}
+	switch c.Auth {
+	case "dev", "":
+	case "token":
+		if c.AuthTokens == "" {
+			errs = append(errs, errors.New("OSSUP_AUTH=token needs OSSUP_AUTH_TOKENS (token=user,...)"))
+		}
+	case "jwt":
+		if (c.JWTSecret == "") == (c.JWTJWKSURL == "") {
+			errs = append(errs, errors.New("OSSUP_AUTH=jwt needs exactly one of OSSUP_JWT_SECRET (HS256) and OSSUP_JWT_JWKS_URL (RS256/ES256)"))
+		}
+		if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+			errs = append(errs, errors.New("OSSUP_JWT_SECRET must be at least 32 characters"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("OSSUP_AUTH: %q is not one of dev, token, jwt", c.Auth))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("OSSUP_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+func validRoleARN(arn string) bool {
+	rest, ok := strings.CutPrefix(arn, "acs:ram::")
+	if !ok {
+		return false
+	}
+	account, role, ok := strings.Cut(rest, ":role/")
+	if !ok || account == "" || role == "" {
+		return false
+	}
+	for _, c := range account {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// String describes the configuration for logs, without the secret.
+func (c Config) String() string {
+	b, _ := json.Marshal(map[string]any{
+		"addr": c.Addr, "mode": c.Mode, "dataDir": c.DataDir, "bucket": c.Bucket, "region": c.Region,
+		"roleArn": c.RoleARN, "accessKeyId": c.AccessKeyID, "ossEndpoint": c.OSSEndpoint, "stsEndpoint": c.STSEndpoint,
+		"auth": c.Auth, "keyTemplate": c.KeyTemplate, "credentialScope": c.CredentialScope, "corsOrigins": c.CORSOrigins,
+		"webhook": c.WebhookURL != "",
+	})
+	return string(b)
+}
+
+// NewLogger is the process logger both commands use: text lines on stderr at
+// the configured level.
+func NewLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ossup/ossup/internal/localcloud"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfigDevDefaults(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mode != ModeDev || c.Addr != "127.0.0.1:8080" || c.LocalOSSAddr != "127.0.0.1:9000" ||
+		c.LocalSTSAddr != "127.0.0.1:9001" || c.DataDir != "./data" || c.Bucket != "dev-bucket" ||
+		c.Region != "cn-hangzhou" || c.RoleARN != localcloud.DevRoleARN ||
+		c.AccessKeyID != localcloud.DevAccessKeyID || c.AccessKeySecret != localcloud.DevAccessKeySecret {
+		t.Fatalf("dev defaults differ from the README table: %+v", c)
+	}
+}
+
+func TestConfigCloudModeDerivesEndpoints(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{
+		"OSSUP_MODE": "cloud", "OSS_ACCESS_KEY_ID": "LTAIexample", "OSS_ACCESS_KEY_SECRET": "s3cr3t-value",
+		"OSSUP_ROLE_ARN": "acs:ram::123456789:role/uploader", "OSSUP_REGION": "cn-shanghai",
+		"OSSUP_AUTH": "jwt", "OSSUP_JWT_JWKS_URL": "https://id.example/jwks.json", "OSSUP_SECRET": strings.Repeat("k", 32),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OSSEndpoint != "https://oss-cn-shanghai.aliyuncs.com" || c.STSEndpoint != "sts.cn-shanghai.aliyuncs.com" {
+		t.Fatalf("endpoints %q %q", c.OSSEndpoint, c.STSEndpoint)
+	}
+	if strings.Contains(c.String(), "s3cr3t-value") || strings.Contains(c.String(), strings.Repeat("k", 32)) {
+		t.Fatalf("String() leaks the secret: %s", c)
+	}
+}
+
+func TestConfigRejectsWithReasons(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"cloud without role", map[string]string{"OSSUP_MODE": "cloud", "OSS_ACCESS_KEY_ID": "a", "OSS_ACCESS_KEY_SECRET": "b"}, []string{"OSSUP_ROLE_ARN"}},
+		{"cloud with dev auth", map[string]string{"OSSUP_MODE": "cloud", "OSSUP_AUTH": "dev"}, []string{"OSSUP_AUTH=token or jwt", "OSSUP_SECRET"}},
+		{"token auth without tokens", map[string]string{"OSSUP_AUTH": "token"}, []string{"OSSUP_AUTH_TOKENS"}},
+		{"jwt with both keys", map[string]string{"OSSUP_AUTH": "jwt", "OSSUP_JWT_SECRET": strings.Repeat("j", 32), "OSSUP_JWT_JWKS_URL": "https://x/jwks"}, []string{"exactly one of"}},
+		{"short secret", map[string]string{"OSSUP_SECRET": "short"}, []string{"OSSUP_SECRET must be at least 32"}},
+		{"webhook without secret", map[string]string{"OSSUP_WEBHOOK_URL": "https://app.example/hook"}, []string{"OSSUP_WEBHOOK_SECRET"}},
+		{"bad cors origin", map[string]string{"OSSUP_CORS_ORIGINS": "app.example"}, []string{"OSSUP_CORS_ORIGINS"}},
+		{"bad scope", map[string]string{"OSSUP_CREDENTIAL_SCOPE": "bucket"}, []string{"OSSUP_CREDENTIAL_SCOPE"}},
+		{"sts duration too short", map[string]string{"OSSUP_STS_DURATION": "60s"}, []string{"900 s minimum"}},
+		{"part size too small", map[string]string{"OSSUP_PART_SIZE": "1000"}, []string{"OSSUP_PART_SIZE"}},
+		{"cloud without keys", map[string]string{"OSSUP_MODE": "cloud", "OSSUP_ROLE_ARN": "acs:ram::1:role/r"}, []string{"OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET"}},
+		{"cloud with faults", map[string]string{"OSSUP_MODE": "cloud", "OSS_ACCESS_KEY_ID": "a", "OSS_ACCESS_KEY_SECRET": "b", "OSSUP_ROLE_ARN": "acs:ram::1:role/r", "OSSUP_FAULTS": `{"rules":[{"op":"*","errorRate":0.5}]}`}, []string{"OSSUP_FAULTS only applies"}},
+		{"unknown mode", map[string]string{"OSSUP_MODE": "prod"}, []string{`OSSUP_MODE: "prod"`}},
+		{"bad role arn", map[string]string{"OSSUP_ROLE_ARN": "arn:aws:iam::1:role/x"}, []string{"OSSUP_ROLE_ARN"}},
+		{"half a key pair", map[string]string{"OSS_ACCESS_KEY_ID": "a"}, []string{"must be set together"}},
+		{"bad faults", map[string]string{"OSSUP_FAULTS": `{"rules":[{"op":"*","errorRate":2}]}`}, []string{"OSSUP_FAULTS", "errorRate"}},
+		{"bad duration", map[string]string{"OSSUP_STS_MIN_DURATION": "soon"}, []string{"OSSUP_STS_MIN_DURATION"}},
+		{"bad log level", map[string]string{"OSSUP_LOG_LEVEL": "loud"}, []string{"OSSUP_LOG_LEVEL"}},
+		{"several at once", map[string]string{"OSSUP_MODE": "cloud", "OSSUP_LOG_LEVEL": "loud"}, []string{"OSSUP_ROLE_ARN", "OSSUP_LOG_LEVEL", "OSS_ACCESS_KEY_ID"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(env(tc.env))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigDevOnlySettings(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{"OSSUP_STS_MIN_DURATION": "5s", "OSSUP_FAULTS": `{"seed":7,"rules":[{"op":"UploadPart","errorRate":0.1}]}`}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MinSTSDuration != 5*time.Second || c.Faults.Seed != 7 || len(c.Faults.Rules) != 1 {
+		t.Fatalf("dev settings not read: %+v", c)
+	}
+}
