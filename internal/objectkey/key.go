@@ -28,7 +28,7 @@ func ValidateKey(key string) error {
 		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidKey)
 	}
 	for i, r := range key {
-		if unsafeRune(r) || r == '\\' {
+		if unsafeRune(r) || r == '\\' || policyWildcard(r) {
 			return fmt.Errorf("%w: character %U at byte %d", ErrInvalidKey, r, i)
 		}
 	}
@@ -42,6 +42,12 @@ func ValidateKey(key string) error {
 	}
 	return nil
 }
+
+// policyWildcard reports the characters RAM policies treat as wildcards in a
+// resource. STS credentials are scoped to a key by naming it in a policy,
+// and RAM has no escape, so a key with '*' or '?' would be granted more
+// than itself.
+func policyWildcard(r rune) bool { return r == '*' || r == '?' }
 
 // unsafeRune reports characters that never belong in a key: C0/C1 controls
 // and DEL, format characters (bidi overrides and isolates, LRM/RLM, BOM,

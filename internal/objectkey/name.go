@@ -12,7 +12,7 @@ const maxExtLen = 16
 
 // SanitizeName turns an untrusted file name into one key segment. It keeps
 // letters, digits, marks, punctuation, symbols and spaces; replaces '/',
-// '\\', invalid UTF-8 bytes and unsafe characters (controls including NUL
+// '\\', the RAM wildcards '*' and '?', invalid UTF-8 bytes and unsafe characters (controls including NUL
 // and U+0080-U+009F, bidi overrides U+202A-U+202E and isolates
 // U+2066-U+2069, other format characters except ZWNJ/ZWJ, U+2028/U+2029)
 // with '_'; trims spaces and dots at both ends, so the result is never "."
@@ -27,7 +27,7 @@ func SanitizeName(name string, maxBytes int) string {
 	b.Grow(len(name))
 	for i := 0; i < len(name); {
 		r, size := utf8.DecodeRuneInString(name[i:])
-		if (r == utf8.RuneError && size == 1) || r == '/' || r == '\\' || unsafeRune(r) {
+		if (r == utf8.RuneError && size == 1) || r == '/' || r == '\\' || unsafeRune(r) || policyWildcard(r) {
 			b.WriteByte('_')
 		} else {
 			b.WriteString(name[i : i+size])

@@ -138,3 +138,18 @@ func FuzzSanitizeName(f *testing.F) {
 		}
 	})
 }
+
+// TestWildcardsNeverReachKeys: '*' and '?' in a name would widen the STS
+// policy that names the key, so they are replaced, and keys and templates
+// holding them are refused.
+func TestWildcardsNeverReachKeys(t *testing.T) {
+	if got := SanitizeName("1*000?.txt", 0); got != "1_000_.txt" {
+		t.Fatalf("SanitizeName kept a wildcard: %q", got)
+	}
+	if err := ValidateKey("uploads/a*b"); err == nil {
+		t.Fatal("ValidateKey accepted a '*'")
+	}
+	if _, err := ParseTemplate("up*loads/{user}/{random}/{name}"); err == nil {
+		t.Fatal("ParseTemplate accepted a '*'")
+	}
+}

@@ -112,7 +112,7 @@ func ParseTemplate(s string) (*Template, error) {
 			continue
 		case r == '}':
 			return nil, fmt.Errorf("%w: unmatched '}' at byte %d", ErrTemplate, i)
-		case r == '\\' || unsafeRune(r):
+		case r == '\\' || unsafeRune(r) || policyWildcard(r):
 			return nil, fmt.Errorf("%w: character %U at byte %d", ErrTemplate, r, i)
 		}
 		lit.WriteString(s[i : i+size])
