@@ -7,6 +7,7 @@ BENCHSIZE ?= 256
 BENCHRUNS ?= 3
 BIN       := bin
 GOROOT_JS := $(shell $(GO) env GOROOT)
+SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: all build run localcloud test vet fuzz deps bench clean
 
@@ -33,11 +34,14 @@ run: build
 localcloud: $(BIN)/localcloud
 	$(BIN)/localcloud
 
-# deps installs what the tests need on a fresh machine: Go modules and the
-# npm packages pinned in lock files (ali-oss for the conformance tests).
+# deps installs what the tests need on a fresh machine: Go modules, the npm
+# packages pinned in lock files (ali-oss for the conformance tests) and
+# Debian's Chromium for the browser tests.
 deps:
 	$(GO) mod download
 	npm ci --prefix tests/alioss --no-audit --no-fund
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ossup/ossup/server"
+)
+
+// repoRoot is the module root, two levels up from this package's directory.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(wd)
+}
+
+var (
+	webOnce sync.Once
+	webDir  string
+	webErr  error
+)
+
+// builtWeb is a copy of web/ with the engine built from the current source
+// and the wasm_exec.js of the toolchain that built it, so the tests never run
+// a stale engine.
+func builtWeb(t testing.TB) string {
+	t.Helper()
+	webOnce.Do(func() {
+		root := repoRoot(t)
+		webDir, webErr = os.MkdirTemp("", "ossup-e2e-web-")
+		if webErr != nil {
+			return
+		}
+		entries, err := os.ReadDir(filepath.Join(root, "web"))
+		if err != nil {
+			webErr = err
+			return
+		}
+		for _, e := range entries {
+			if e.IsDir() || e.Name() == "engine.wasm" || e.Name() == "wasm_exec.js" {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(root, "web", e.Name()))
+			if err != nil {
+				webErr = err
+				return
+			}
+			if err := os.WriteFile(filepath.Join(webDir, e.Name()), b, 0o644); err != nil {
+				webErr = err
+				return
+			}
+		}
+		cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", filepath.Join(webDir, "engine.wasm"), "./wasm")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			webErr = err
+			webDir = string(out)
+			return
+		}
+		glue, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))
+		if err != nil {
+			glue, err = os.ReadFile(filepath.Join(runtime.GOROOT(), "misc", "wasm", "wasm_exec.js"))
+		}
+		if err != nil {
+			webErr = err
+			return
+		}
+		webErr = os.WriteFile(filepath.Join(webDir, "wasm_exec.js"), glue, 0o644)
+	})
+	if webErr != nil {
+		t.Fatalf("build the web assets: %v %s", webErr, webDir)
+	}
+	return webDir
+}
+
+// backend runs the backend in dev mode (with its local cloud) on free
+// loopback ports, serving the freshly built web assets.
+func backend(t testing.TB, env map[string]string) (*server.Server, string) {
+	t.Helper()
+	e := map[string]string{
+		"OSSUP_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_OSS_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_STS_ADDR": "127.0.0.1:0",
+		"OSSUP_DATA_DIR": t.TempDir(), "OSSUP_WEB_DIR": builtWeb(t), "OSSUP_JANITOR_INTERVAL": "0",
+	}
+	for k, v := range env {
+		e[k] = v
+	}
+	cfg, err := server.LoadConfig(func(k string) string { return e[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+	})
+	return srv, "http://" + ln.Addr().String()
+}
+
+// chromiumPath finds Debian's Chromium. Its absence fails the test: the
+// browser is a dependency `make deps` installs, never a reason to skip.
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("OSSUP_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	t.Fatal("Debian's chromium is not installed: run `make deps` (apt-get install chromium)")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile (or the given
+// one, to test a browser restart) and returns a tab context.
+func browser(t testing.TB, profile string) context.Context {
+	t.Helper()
+	if profile == "" {
+		profile = t.TempDir()
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.UserDataDir(profile),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true), // root in CI
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	// The first Run starts the browser; it needs a context without a deadline.
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+		cancel()
+		cancelAlloc()
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// within bounds one step of a test.
+func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
+func trimmed(s string) string { return strings.TrimSpace(s) }
