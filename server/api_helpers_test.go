@@ -53,6 +53,12 @@ func serveBackend(t testing.TB, cfg Config) *testBackend {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveExisting(t, srv)
+}
+
+// serveExisting serves srv on its configured address until the test ends.
+func serveExisting(t testing.TB, srv *Server) *testBackend {
+	t.Helper()
 	ln, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)

@@ -179,23 +179,6 @@ func TestFullFlowWithWebhook(t *testing.T) {
 	}
 }
 
-func serveExisting(t *testing.T, srv *Server) *testBackend {
-	t.Helper()
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
-	return &testBackend{srv: srv, base: "http://" + ln.Addr().String()}
-}
-
 func TestCredentialsAreScopedToOneKey(t *testing.T) {
 	b := startBackend(t, tokenAuth)
 	alice := b.client(t, aliceToken)

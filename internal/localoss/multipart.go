@@ -75,14 +75,7 @@ func (h *Handler) uploadPart(c *call) error {
 	if err != nil {
 		return storeErr(err, body)
 	}
-	hdr := c.w.Header()
-	hdr.Set("ETag", etag(part.ETag))
-	hdr.Set("x-oss-hash-crc64ecma", crcString(part.CRC64))
-	if m := md5Header(part.ETag); m != "" {
-		hdr.Set("Content-MD5", m)
-	}
-	hdr.Set("Content-Length", "0")
-	c.w.WriteHeader(http.StatusOK)
+	writeStored(c.w, part.ETag, part.CRC64)
 	return nil
 }
 

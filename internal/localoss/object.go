@@ -123,6 +123,19 @@ func md5Header(hexETag string) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// writeStored answers a PutObject or UploadPart: the body's ETag, CRC-64
+// and MD5 in headers, no body.
+func writeStored(w http.ResponseWriter, hexETag string, crc uint64) {
+	hdr := w.Header()
+	hdr.Set("ETag", etag(hexETag))
+	hdr.Set("x-oss-hash-crc64ecma", crcString(crc))
+	if m := md5Header(hexETag); m != "" {
+		hdr.Set("Content-MD5", m)
+	}
+	hdr.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
 func forbidOverwrite(h http.Header) bool {
 	return strings.EqualFold(h.Get("x-oss-forbid-overwrite"), "true")
 }
@@ -145,14 +158,7 @@ func (h *Handler) putObject(c *call) error {
 	if err != nil {
 		return storeErr(err, body)
 	}
-	hdr := c.w.Header()
-	hdr.Set("ETag", etag(info.ETag))
-	hdr.Set("x-oss-hash-crc64ecma", crcString(info.CRC64))
-	if m := md5Header(info.ETag); m != "" {
-		hdr.Set("Content-MD5", m)
-	}
-	hdr.Set("Content-Length", "0")
-	c.w.WriteHeader(http.StatusOK)
+	writeStored(c.w, info.ETag, info.CRC64)
 	return nil
 }
 
