@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Backend is the signing backend's API (/api/v1/uploads...), JSON over the
+// Transport, with the page's authentication in Header (for example
+// Authorization: Bearer ...; cookies the browser adds itself).
+type Backend struct {
+	// BaseURL is the backend's origin, e.g. https://app.example.com; the
+	// API paths are appended to it.
+	BaseURL string
+	Header  http.Header
+	T       Transport
+}
+
+// Credentials are temporary STS credentials for one object key.
+type Credentials struct {
+	AccessKeyID     string    `json:"accessKeyId"`
+	AccessKeySecret string    `json:"accessKeySecret"`
+	SecurityToken   string    `json:"securityToken"`
+	Expiration      time.Time `json:"expiration"`
+}
+
+// Session is the backend's answer to a create: where and how to upload.
+type Session struct {
+	Ticket           string      `json:"ticket"`
+	TicketExpiration time.Time   `json:"ticketExpiration"`
+	Bucket           string      `json:"bucket"`
+	Region           string      `json:"region"`
+	Endpoint         string      `json:"endpoint"`
+	PathStyle        bool        `json:"pathStyle"`
+	Key              string      `json:"key"`
+	PartSize         int64       `json:"partSize"`
+	Parts            int         `json:"parts"`
+	Concurrency      int         `json:"concurrency"`
+	SinglePut        bool        `json:"singlePut"`
+	Credentials      Credentials `json:"credentials"`
+}
+
+// CreateRequest describes the file to the backend, which checks it against
+// its upload policy and picks the object key.
+type CreateRequest struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	Type string `json:"type"`
+	// LastModified is in milliseconds since the epoch, as File.lastModified.
+	LastModified int64 `json:"lastModified"`
+}
+
+// Object is the stored object as the backend verified it.
+type Object struct {
+	Bucket       string    `json:"bucket"`
+	Key          string    `json:"key"`
+	Name         string    `json:"name"`
+	Size         int64     `json:"size"`
+	CRC64        string    `json:"crc64"`
+	ETag         string    `json:"etag"`
+	ContentType  string    `json:"contentType"`
+	LastModified time.Time `json:"lastModified"`
+	User         string    `json:"user"`
+}
+
+// APIError is an error answer of the backend:
+// {"error":{"code","message","requestId","details"}}.
+type APIError struct {
+	Status     int
+	Code       string
+	Message    string
+	RequestID  string
+	Details    json.RawMessage
+	RetryAfter time.Duration // from Retry-After, if any
+}
+
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("backend %d %s: %s", e.Status, e.Code, e.Message)
+	if e.RequestID != "" {
+		s += " (request id " + e.RequestID + ")"
+	}
+	return s
+}
+
+// Create starts an upload session.
+func (b *Backend) Create(ctx context.Context, r CreateRequest) (*Session, error) {
+	var s Session
+	if err := b.call(ctx, "/api/v1/uploads", r, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Refresh returns fresh credentials for the ticket's key.
+func (b *Backend) Refresh(ctx context.Context, ticket string) (*Credentials, error) {
+	var out struct {
+		Credentials Credentials `json:"credentials"`
+	}
+	if err := b.call(ctx, "/api/v1/uploads/credentials", map[string]string{"ticket": ticket}, &out); err != nil {
+		return nil, err
+	}
+	return &out.Credentials, nil
+}
+
+// Complete asks the backend to verify the stored object against the size
+// and CRC-64 the client computed.
+func (b *Backend) Complete(ctx context.Context, ticket string, size int64, crc uint64) (*Object, error) {
+	var o Object
+	body := struct {
+		Ticket string `json:"ticket"`
+		Size   int64  `json:"size"`
+		CRC64  string `json:"crc64"`
+	}{ticket, size, formatCRC(crc)}
+	if err := b.call(ctx, "/api/v1/uploads/complete", body, &o); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// Abort has the backend abort a multipart upload (the browser's
+// credentials cannot).
+func (b *Backend) Abort(ctx context.Context, ticket, uploadID string) error {
+	return b.call(ctx, "/api/v1/uploads/abort", map[string]string{"ticket": ticket, "uploadId": uploadID}, nil)
+}
+
+func (b *Backend) call(ctx context.Context, path string, in, out any) error {
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("engine: encode %s: %w", path, err)
+	}
+	h := make(http.Header, len(b.Header)+1)
+	for k, vs := range b.Header {
+		h[k] = append([]string(nil), vs...)
+	}
+	h.Set("Content-Type", "application/json")
+	resp, err := b.T.Do(ctx, &Request{Method: http.MethodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw})
+	if err != nil {
+		return fmt.Errorf("engine: backend %s: %w", path, err)
+	}
+	if resp.Status/100 != 2 {
+		return apiError(resp)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return fmt.Errorf("engine: backend %s: decode answer: %w", path, err)
+	}
+	return nil
+}
+
+func apiError(resp *Response) *APIError {
+	var doc struct {
+		Error struct {
+			Code      string          `json:"code"`
+			Message   string          `json:"message"`
+			RequestID string          `json:"requestId"`
+			Details   json.RawMessage `json:"details"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(resp.Body, &doc)
+	e := &APIError{Status: resp.Status, Code: doc.Error.Code, Message: doc.Error.Message, RequestID: doc.Error.RequestID, Details: doc.Error.Details}
+	if e.Code == "" {
+		e.Code = "http_" + strconv.Itoa(resp.Status)
+		e.Message = http.StatusText(resp.Status)
+	}
+	if e.RequestID == "" {
+		e.RequestID = resp.Header.Get("X-Request-Id")
+	}
+	e.RetryAfter = retryAfter(resp.Header)
+	return e
+}
+
+// retryAfter reads a Retry-After in seconds (the only form OSS and the
+// backend send).
+func retryAfter(h http.Header) time.Duration {
+	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
+}

@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ossup/ossup/internal/checkpoint"
+)
+
+// Options tune an Engine. Zero fields take the defaults.
+type Options struct {
+	// Concurrency is the number of parts in flight per upload; 0 takes the
+	// backend session's (or 4 for a resumed upload).
+	Concurrency int
+	// MaxBytesInFlight bounds the request bodies in flight across all the
+	// uploads of the Engine (default 64 MiB). A part waits for its size.
+	MaxBytesInFlight int64
+	// MaxUploads is how many uploads run at once; the others wait in state
+	// queued (default 3).
+	MaxUploads int
+	// MaxAttempts is how often a request is tried before the upload fails
+	// (default 6).
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff bound the exponential backoff with full
+	// jitter between attempts (defaults 200 ms and 20 s).
+	BaseBackoff, MaxBackoff time.Duration
+	// RefreshAt is the fraction of the credentials' lifetime after which
+	// they are refreshed (default 0.8).
+	RefreshAt float64
+	// StallTimeout aborts and retries a request that made no progress for
+	// this long (default 2 min): fetch itself never times out. Progress is
+	// what the Transport reports through Request.OnProgress, so a
+	// Transport that cannot report upload progress needs a timeout longer
+	// than its slowest part, or a negative one (no watchdog).
+	StallTimeout time.Duration
+	// Clock is the time source (default: the system clock).
+	Clock Clock
+	// WaitOnline blocks until the network is back (navigator.onLine in the
+	// browser); it is called before retrying after a network error. Nil
+	// means always online.
+	WaitOnline func(ctx context.Context) error
+	// Store keeps checkpoints for resuming; nil disables resuming.
+	Store checkpoint.Store
+	// Logger receives the engine's logs (default: discarded).
+	Logger *slog.Logger
+	// ProgressInterval is the period of progress events (default 250 ms).
+	ProgressInterval time.Duration
+}
+
+// Defaults.
+const (
+	DefaultMaxBytesInFlight = 64 << 20
+	DefaultMaxUploads       = 3
+	DefaultMaxAttempts      = 6
+	DefaultBaseBackoff      = 200 * time.Millisecond
+	DefaultMaxBackoff       = 20 * time.Second
+	DefaultRefreshAt        = 0.8
+	DefaultStallTimeout     = 2 * time.Minute
+	DefaultProgress         = 250 * time.Millisecond
+	defaultConcurrency      = 4
+)
+
+func (o *Options) defaults() {
+	if o.MaxBytesInFlight <= 0 {
+		o.MaxBytesInFlight = DefaultMaxBytesInFlight
+	}
+	if o.MaxUploads <= 0 {
+		o.MaxUploads = DefaultMaxUploads
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.BaseBackoff <= 0 {
+		o.BaseBackoff = DefaultBaseBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.RefreshAt <= 0 || o.RefreshAt > 1 {
+		o.RefreshAt = DefaultRefreshAt
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = DefaultStallTimeout
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = DefaultProgress
+	}
+}
+
+// Engine runs uploads: they share the budget of bytes in flight, the slots
+// for running uploads and the clock-skew correction.
+type Engine struct {
+	t      Transport
+	b      *Backend
+	o      Options
+	budget *budget
+	slots  chan struct{}
+	// skew is OSS's clock minus ours, in nanoseconds, learnt from
+	// RequestTimeTooSkewed answers.
+	skew atomic.Int64
+
+	mu     sync.Mutex
+	active map[string]*Upload
+}
+
+// New returns an Engine sending OSS requests through t and backend calls
+// through b's Transport (t if b.T is nil).
+func New(t Transport, b *Backend, o Options) *Engine {
+	o.defaults()
+	bc := *b
+	if bc.T == nil {
+		bc.T = t
+	}
+	return &Engine{
+		t: t, b: &bc, o: o,
+		budget: newBudget(o.MaxBytesInFlight),
+		slots:  make(chan struct{}, o.MaxUploads),
+		active: map[string]*Upload{},
+	}
+}
+
+// ossNow is the time to sign with: ours, corrected by the skew OSS
+// reported.
+func (e *Engine) ossNow() time.Time {
+	return e.o.Clock.Now().Add(time.Duration(e.skew.Load()))
+}
+
+// Start uploads src, resuming from its checkpoint if there is a valid one
+// for the same file. Starting a file that is already uploading in this
+// Engine returns that upload. Ending ctx stops the upload as a crash would:
+// the checkpoint stays, nothing is aborted.
+func (e *Engine) Start(ctx context.Context, src Source) *Upload {
+	id := checkpoint.ID(src.Identity())
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if u := e.active[id]; u != nil {
+		return u
+	}
+	u := newUpload(ctx, e, src, id)
+	e.active[id] = u
+	go u.main()
+	return u
+}
+
+func (e *Engine) forget(u *Upload) {
+	e.mu.Lock()
+	if e.active[u.id] == u {
+		delete(e.active, u.id)
+	}
+	e.mu.Unlock()
+}
+
+// anchorSuffix marks the engine's second copy of a record, written once when
+// the multipart upload is initiated: if the main record is damaged, the
+// anchor still names the ticket and upload id, so the orphaned upload can be
+// aborted.
+const anchorSuffix = ":anchor"
+
+func anchorID(id string) string { return id + anchorSuffix }
+
+// Pending lists the resumable uploads in store, most recently updated
+// first, for a "resumable uploads" list: picking the same file again resumes
+// it. An upload whose record is damaged appears through its anchor copy.
+func Pending(ctx context.Context, store checkpoint.Store) ([]*checkpoint.Record, error) {
+	recs, err := store.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine: pending uploads: %w", err)
+	}
+	// A main record and its anchor share the upload id; keep the one with
+	// the most parts (List gives the most recently updated first).
+	seen := map[string]int{}
+	var out []*checkpoint.Record
+	for _, r := range recs {
+		if i, ok := seen[r.UploadID]; ok {
+			if len(r.Parts) > len(out[i].Parts) {
+				out[i] = r
+			}
+			continue
+		}
+		seen[r.UploadID] = len(out)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Discard abandons a pending upload without its file: the backend aborts
+// the multipart upload and the checkpoint is deleted.
+func (e *Engine) Discard(ctx context.Context, rec *checkpoint.Record) error {
+	return e.discard(ctx, checkpoint.ID(rec.File), rec)
+}
+
+// discard aborts rec's multipart upload through the backend (an upload
+// already gone is fine) and deletes the checkpoint under id.
+func (e *Engine) discard(ctx context.Context, id string, rec *checkpoint.Record) error {
+	var errs []error
+	if rec != nil && rec.Ticket != "" && rec.UploadID != "" {
+		errs = append(errs, e.abort(ctx, rec.Ticket, rec.UploadID))
+	}
+	if e.o.Store != nil {
+		errs = append(errs, e.o.Store.Delete(ctx, id), e.o.Store.Delete(ctx, anchorID(id)))
+	}
+	return errors.Join(errs...)
+}
+
+// abort asks the backend to abort an upload, retrying transient failures.
+func (e *Engine) abort(ctx context.Context, ticket, uploadID string) error {
+	r := retrier{e: e, log: e.o.Logger}
+	err := r.do(ctx, "backend.abort", func(ctx context.Context) error {
+		err := e.b.Abort(ctx, ticket, uploadID)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == "upload_not_found" {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("engine: abort upload %s: %w", uploadID, err)
+	}
+	return nil
+}

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrCanceled is what Wait returns after Cancel.
+	ErrCanceled = errors.New("engine: upload canceled")
+	// ErrCORS reports a successful OSS response whose headers the browser
+	// hid because the bucket's CORS rule does not expose them. The wrapping
+	// error names the rule to add.
+	ErrCORS = errors.New("engine: the bucket's CORS rule hides response headers the upload needs")
+	// errCRCMismatch reports a part or object whose CRC-64 from OSS differs
+	// from the one computed locally: the data was damaged in transit, so the
+	// part is sent again.
+	errCRCMismatch = errors.New("crc64 mismatch")
+)
+
+// UploadError is a terminal failure: an error OSS or the backend will
+// repeat (a 4xx), or a transient one that outlasted every attempt.
+type UploadError struct {
+	// Op is the failing operation: an OSS API name (UploadPart,
+	// CompleteMultipartUpload...) or backend.create/refresh/complete/abort.
+	Op string
+	// Code, Message and RequestID come from the OSS error document or the
+	// backend's error JSON; Code is NetworkError, InconsistentCRC or
+	// CORSExposeHeaders for failures without one.
+	Code, Message, RequestID string
+	// Attempts is how many times Op was tried.
+	Attempts int
+	Err      error
+}
+
+func (e *UploadError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "upload failed: %s: %s", e.Op, e.Code)
+	if e.Message != "" {
+		b.WriteString(": " + e.Message)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request id " + e.RequestID + ")")
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	return b.String()
+}
+
+func (e *UploadError) Unwrap() error { return e.Err }
+
+// OSSError is an error answer of OSS, parsed from its XML document (or the
+// base64 x-oss-err header of a HEAD answer).
+type OSSError struct {
+	Status                   int
+	Code, Message, RequestID string
+	// EC is OSS's detailed error code (x-oss-ec), for support tickets.
+	EC     string
+	HostID string
+	// ServerTime is OSS's clock, sent with RequestTimeTooSkewed.
+	ServerTime string
+}
+
+func (e *OSSError) Error() string {
+	s := fmt.Sprintf("oss %d %s: %s", e.Status, e.Code, e.Message)
+	if e.RequestID != "" {
+		s += " (request id " + e.RequestID + ")"
+	}
+	return s
+}
+
+// ossError parses an OSS error response.
+func ossError(resp *Response) *OSSError {
+	body := resp.Body
+	if v := resp.Header.Get("x-oss-err"); v != "" && len(body) == 0 {
+		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+			body = b
+		}
+	}
+	var doc struct {
+		Code       string `xml:"Code"`
+		Message    string `xml:"Message"`
+		RequestID  string `xml:"RequestId"`
+		HostID     string `xml:"HostId"`
+		EC         string `xml:"EC"`
+		ServerTime string `xml:"ServerTime"`
+	}
+	_ = xml.Unmarshal(body, &doc)
+	e := &OSSError{
+		Status: resp.Status, Code: doc.Code, Message: doc.Message, RequestID: doc.RequestID, EC: doc.EC,
+		ServerTime: doc.ServerTime, HostID: doc.HostID,
+	}
+	if e.RequestID == "" {
+		e.RequestID = resp.Header.Get("x-oss-request-id")
+	}
+	if e.EC == "" {
+		e.EC = resp.Header.Get("x-oss-ec")
+	}
+	if e.ServerTime == "" {
+		e.ServerTime = resp.Header.Get("Date")
+	}
+	if e.Code == "" {
+		// A proxy or CDN answered, or the body was cut off.
+		e.Code = fmt.Sprintf("HTTP%d", resp.Status)
+		e.Message = strings.TrimSpace(string(body[:min(len(body), 200)]))
+	}
+	return e
+}
+
+// corsError names the CORS rule a bucket needs when a response lacks a
+// header that OSS always sends.
+func corsError(op string, missing ...string) error {
+	return fmt.Errorf("%w: the %s response has no %s header. OSS always sends it, so the browser hid it: "+
+		"the bucket's CORS rule for this page's origin must expose it. Add to that rule "+
+		"<ExposeHeader>ETag</ExposeHeader> and <ExposeHeader>x-oss-hash-crc64ecma</ExposeHeader> "+
+		"(also x-oss-request-id) (console: Bucket > Content Security > CORS > Exposed Headers: "+
+		"ETag, x-oss-hash-crc64ecma, x-oss-request-id)",
+		ErrCORS, op, strings.Join(missing, " and "))
+}
+
+// netError marks a failure with no (usable) HTTP answer: worth retrying.
+type netError struct{ err error }
+
+func (e *netError) Error() string { return "network: " + e.err.Error() }
+func (e *netError) Unwrap() error { return e.err }

@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"sync"
+	"time"
+)
+
+// State is an upload's lifecycle state.
+type State string
+
+// States. done, failed and canceled are final.
+const (
+	StateQueued     State = "queued"     // waiting for a slot
+	StateChecking   State = "checking"   // fingerprinting, looking for a checkpoint, reconciling with OSS
+	StateUploading  State = "uploading"  // sending data
+	StatePaused     State = "paused"     // stopped by Pause; the checkpoint is kept
+	StateCompleting State = "completing" // assembling the object and verifying it
+	StateDone       State = "done"
+	StateFailed     State = "failed"
+	StateCanceled   State = "canceled"
+)
+
+// Final reports whether s is a final state.
+func (s State) Final() bool { return s == StateDone || s == StateFailed || s == StateCanceled }
+
+// Progress is a snapshot of an upload's progress.
+type Progress struct {
+	// BytesConfirmed are in parts OSS acknowledged with a matching CRC.
+	BytesConfirmed int64
+	// BytesSending are handed to the network in requests still in flight.
+	BytesSending int64
+	Total        int64
+	State        State
+	// BytesPerSec is the recent throughput; ETA the time left at that rate
+	// (0 when unknown).
+	BytesPerSec float64
+	ETA         time.Duration
+}
+
+// EventKind tells what an Event reports.
+type EventKind string
+
+// Event kinds.
+const (
+	EventState    EventKind = "state"    // the state changed
+	EventProgress EventKind = "progress" // periodic, while uploading
+	EventRetry    EventKind = "retry"    // a transient failure, retried after Delay
+)
+
+// Event is one notification about an upload.
+type Event struct {
+	Kind     EventKind
+	Progress Progress
+	// Err is the transient error (EventRetry) or the terminal one (final
+	// state failed).
+	Err error
+	// Result is set with the final state done.
+	Result *Result
+	// Op, Attempt and Delay describe a retry.
+	Op      string
+	Attempt int
+	Delay   time.Duration
+}
+
+// eventQueue delivers events in order without ever blocking the upload: a
+// pump goroutine, started by the first Events call, feeds the channel, and
+// consecutive progress events are coalesced while the reader is behind.
+type eventQueue struct {
+	mu      sync.Mutex
+	items   []Event
+	closed  bool
+	started bool
+	signal  chan struct{}
+	out     chan Event
+}
+
+func newEventQueue() *eventQueue {
+	return &eventQueue{signal: make(chan struct{}, 1), out: make(chan Event, 16)}
+}
+
+func (q *eventQueue) push(ev Event) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	if n := len(q.items); ev.Kind == EventProgress && n > 0 && q.items[n-1].Kind == EventProgress {
+		q.items[n-1] = ev
+	} else {
+		q.items = append(q.items, ev)
+	}
+	q.mu.Unlock()
+	q.notify()
+}
+
+func (q *eventQueue) notify() {
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+// close ends the stream after the events already queued.
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.notify()
+}
+
+func (q *eventQueue) channel() <-chan Event {
+	q.mu.Lock()
+	if !q.started {
+		q.started = true
+		go q.pump()
+	}
+	q.mu.Unlock()
+	return q.out
+}
+
+func (q *eventQueue) pump() {
+	for {
+		q.mu.Lock()
+		items, closed := q.items, q.closed
+		q.items = nil
+		q.mu.Unlock()
+		for _, ev := range items {
+			q.out <- ev
+		}
+		if closed && len(items) == 0 {
+			close(q.out)
+			return
+		}
+		if len(items) == 0 {
+			<-q.signal
+		}
+	}
+}
+
+// rateWindow estimates throughput over the last few seconds of samples.
+type rateWindow struct {
+	mu      sync.Mutex
+	samples []rateSample
+	span    time.Duration
+}
+
+type rateSample struct {
+	t time.Time
+	n int64
+}
+
+func (w *rateWindow) add(t time.Time, n int64) float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.samples = append(w.samples, rateSample{t, n})
+	for len(w.samples) > 2 && t.Sub(w.samples[1].t) >= w.span {
+		w.samples = w.samples[1:]
+	}
+	first := w.samples[0]
+	dt := t.Sub(first.t).Seconds()
+	if dt <= 0 || n <= first.n {
+		return 0
+	}
+	return float64(n-first.n) / dt
+}
+
+func (w *rateWindow) reset() {
+	w.mu.Lock()
+	w.samples = nil
+	w.mu.Unlock()
+}

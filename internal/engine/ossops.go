@@ -1,0 +1,342 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// ossCall is one OSS request before signing.
+type ossCall struct {
+	op         string
+	method     string
+	query      []param
+	header     http.Header
+	body       Body
+	bytes      []byte
+	onProgress func(int64)
+}
+
+// ossDo signs and sends one OSS request with the upload's current
+// credentials. Non-2xx answers become *OSSError; a refusal of the
+// credentials marks them stale so the retry signs with fresh ones.
+func (u *Upload) ossDo(ctx context.Context, c ossCall) (*Response, error) {
+	cr, err := u.creds.get(ctx)
+	if err != nil {
+		return nil, &opError{op: "backend.refresh", err: err}
+	}
+	h := http.Header{}
+	for k, vs := range c.header {
+		h[k] = vs
+	}
+	if c.bytes != nil {
+		sum := md5.Sum(c.bytes)
+		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
+	}
+	req, err := u.tgt.sign(c.method, c.query, h, cr, u.e.ossNow())
+	if err != nil {
+		return nil, err
+	}
+	req.Body, req.Bytes, req.OnProgress = c.body, c.bytes, c.onProgress
+	resp, err := u.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status/100 != 2 {
+		oe := ossError(resp)
+		if classify(oe) == authFail {
+			u.creds.reject(cr)
+		}
+		return nil, oe
+	}
+	return resp, nil
+}
+
+var errStalled = errors.New("request made no progress within the stall timeout")
+
+// send runs one request through the transport. Transport failures become
+// *netError (worth a retry) unless ctx itself ended.
+func (u *Upload) send(ctx context.Context, req *Request) (*Response, error) {
+	rctx, stop := u.watchStall(ctx, req)
+	resp, err := u.e.t.Do(rctx, req)
+	stalled := stop()
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case stalled:
+		return nil, &netError{errStalled}
+	case err != nil:
+		return nil, &netError{err}
+	}
+	if resp.Header == nil {
+		resp.Header = http.Header{}
+	}
+	return resp, nil
+}
+
+// watchStall aborts req (through the returned context) when it reports no
+// progress for StallTimeout. stop ends the watch and tells whether it
+// fired.
+func (u *Upload) watchStall(ctx context.Context, req *Request) (context.Context, func() (stalled bool)) {
+	o := &u.e.o
+	if o.StallTimeout < 0 {
+		return ctx, func() bool { return false }
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	var last atomic.Int64
+	touch := func() { last.Store(o.Clock.Now().UnixNano()) }
+	touch()
+	onp := req.OnProgress
+	req.OnProgress = func(n int64) {
+		touch()
+		if onp != nil {
+			onp(n)
+		}
+	}
+	var stalled atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := max(o.StallTimeout/4, time.Millisecond)
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-o.Clock.After(tick):
+			}
+			if o.Clock.Now().Sub(time.Unix(0, last.Load())) >= o.StallTimeout {
+				stalled.Store(true)
+				cancel()
+				return
+			}
+		}
+	}()
+	return rctx, func() bool {
+		cancel()
+		<-done
+		return stalled.Load()
+	}
+}
+
+// objectHeader is the header of a request carrying object data; the
+// Content-Type is always explicit so fetch never adds one of its own (from
+// a Blob's type) that the signature does not cover.
+func (u *Upload) objectHeader() http.Header {
+	ct := u.ident.Type
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return http.Header{"Content-Type": {ct}}
+}
+
+// checkedHeaders reads ETag and the CRC from a successful data response;
+// if either is missing the browser hid it (CORS).
+func checkedHeaders(op string, resp *Response, needETag bool) (etag string, crc uint64, err error) {
+	etag = resp.Header.Get("ETag")
+	crcs := resp.Header.Get("x-oss-hash-crc64ecma")
+	var missing []string
+	if needETag && etag == "" {
+		missing = append(missing, "ETag")
+	}
+	if crcs == "" {
+		missing = append(missing, "x-oss-hash-crc64ecma")
+	}
+	if len(missing) > 0 {
+		return "", 0, corsError(op, missing...)
+	}
+	crc, ok := parseCRC(crcs)
+	if !ok {
+		return "", 0, &netError{fmt.Errorf("%s: malformed x-oss-hash-crc64ecma %q", op, crcs)}
+	}
+	return etag, crc, nil
+}
+
+// putObject sends the whole file in one request.
+func (u *Upload) putObject(ctx context.Context, crc uint64) error {
+	size := u.ident.Size
+	return u.retrier().do(ctx, "PutObject", func(ctx context.Context) error {
+		held, err := u.e.budget.acquire(ctx, size)
+		if err != nil {
+			return err
+		}
+		defer u.e.budget.release(held)
+		defer u.setSending(1, 0)
+		resp, err := u.ossDo(ctx, ossCall{
+			op: "PutObject", method: http.MethodPut, header: u.objectHeader(),
+			body: u.src.Slice(0, size), onProgress: func(n int64) { u.setSending(1, n) },
+		})
+		if err != nil {
+			return err
+		}
+		_, got, err := checkedHeaders("PutObject", resp, true)
+		if err != nil {
+			return err
+		}
+		if got != crc {
+			return fmt.Errorf("PutObject: %w: local %d, OSS %d", errCRCMismatch, crc, got)
+		}
+		return nil
+	})
+}
+
+// initiate starts the multipart upload and returns its id.
+func (u *Upload) initiate(ctx context.Context) (string, error) {
+	var id string
+	err := u.retrier().do(ctx, "InitiateMultipartUpload", func(ctx context.Context) error {
+		resp, err := u.ossDo(ctx, ossCall{
+			op: "InitiateMultipartUpload", method: http.MethodPost, query: []param{{"uploads", ""}},
+			header: u.objectHeader(),
+		})
+		if err != nil {
+			return err
+		}
+		var doc struct {
+			UploadID string `xml:"UploadId"`
+		}
+		if err := xml.Unmarshal(resp.Body, &doc); err != nil || doc.UploadID == "" {
+			return &netError{fmt.Errorf("InitiateMultipartUpload: malformed answer (%v)", err)}
+		}
+		id = doc.UploadID
+		return nil
+	})
+	return id, err
+}
+
+// uploadPart sends part n once its CRC is known; it returns the ETag.
+func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc uint64) (string, error) {
+	var etag string
+	err := u.retrier().do(ctx, "UploadPart", func(ctx context.Context) error {
+		held, err := u.e.budget.acquire(ctx, length)
+		if err != nil {
+			return err
+		}
+		defer u.e.budget.release(held)
+		defer u.setSending(n, 0)
+		resp, err := u.ossDo(ctx, ossCall{
+			op: "UploadPart", method: http.MethodPut,
+			query:  []param{{"partNumber", strconv.Itoa(n)}, {"uploadId", u.rec.UploadID}},
+			header: http.Header{"Content-Type": {"application/octet-stream"}},
+			body:   u.src.Slice(off, length), onProgress: func(sent int64) { u.setSending(n, sent) },
+		})
+		if err != nil {
+			return err
+		}
+		tag, got, err := checkedHeaders("UploadPart", resp, true)
+		if err != nil {
+			return err
+		}
+		if got != crc {
+			return fmt.Errorf("UploadPart %d: %w: local %d, OSS %d", n, errCRCMismatch, crc, got)
+		}
+		etag = tag
+		return nil
+	})
+	return etag, err
+}
+
+// serverPart is a part as ListParts reports it.
+type serverPart struct {
+	ETag string
+	CRC  uint64
+	Size int64
+}
+
+// listParts pages through every part OSS holds for the upload.
+func (u *Upload) listParts(ctx context.Context) (map[int]serverPart, error) {
+	parts := map[int]serverPart{}
+	marker := 0
+	for {
+		var doc struct {
+			IsTruncated          bool `xml:"IsTruncated"`
+			NextPartNumberMarker int  `xml:"NextPartNumberMarker"`
+			Parts                []struct {
+				PartNumber    int    `xml:"PartNumber"`
+				ETag          string `xml:"ETag"`
+				HashCrc64ecma string `xml:"HashCrc64ecma"`
+				Size          int64  `xml:"Size"`
+			} `xml:"Part"`
+		}
+		err := u.retrier().do(ctx, "ListParts", func(ctx context.Context) error {
+			q := []param{{"uploadId", u.rec.UploadID}, {"max-parts", "1000"}}
+			if marker > 0 {
+				q = append(q, param{"part-number-marker", strconv.Itoa(marker)})
+			}
+			resp, err := u.ossDo(ctx, ossCall{op: "ListParts", method: http.MethodGet, query: q})
+			if err != nil {
+				return err
+			}
+			doc.Parts = nil
+			if err := xml.Unmarshal(resp.Body, &doc); err != nil {
+				return &netError{fmt.Errorf("ListParts: malformed answer: %w", err)}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range doc.Parts {
+			crc, ok := parseCRC(p.HashCrc64ecma)
+			if !ok {
+				// Without a CRC the part cannot be trusted: leave it out
+				// so it is sent again.
+				continue
+			}
+			parts[p.PartNumber] = serverPart{ETag: p.ETag, CRC: crc, Size: p.Size}
+		}
+		if !doc.IsTruncated {
+			return parts, nil
+		}
+		if doc.NextPartNumberMarker <= marker {
+			return nil, uploadError("ListParts", errors.New("ListParts: truncated answer without progress"), 1)
+		}
+		marker = doc.NextPartNumberMarker
+	}
+}
+
+// completeMultipart completes the upload with every part and returns the
+// object's CRC as OSS reports it (ok false if the upload turned out to be
+// completed already by an earlier attempt whose answer was lost).
+func (u *Upload) completeMultipart(ctx context.Context) (crc uint64, ok bool, err error) {
+	var buf bytes.Buffer
+	buf.WriteString("<CompleteMultipartUpload>")
+	for _, p := range u.rec.Parts {
+		fmt.Fprintf(&buf, "<Part><PartNumber>%d</PartNumber><ETag>", p.Number)
+		_ = xml.EscapeText(&buf, []byte(p.ETag))
+		buf.WriteString("</ETag></Part>")
+	}
+	buf.WriteString("</CompleteMultipartUpload>")
+	body := buf.Bytes()
+	err = u.retrier().do(ctx, "CompleteMultipartUpload", func(ctx context.Context) error {
+		sent := u.completeSent
+		u.completeSent = true
+		resp, err := u.ossDo(ctx, ossCall{
+			op: "CompleteMultipartUpload", method: http.MethodPost, query: []param{{"uploadId", u.rec.UploadID}},
+			header: http.Header{"Content-Type": {"application/xml"}}, bytes: body,
+		})
+		var oe *OSSError
+		if sent && errors.As(err, &oe) && oe.Code == "NoSuchUpload" {
+			// An earlier attempt completed it; the backend's check of
+			// size and CRC tells whether the object is right.
+			ok = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, crc, err = checkedHeaders("CompleteMultipartUpload", resp, false)
+		if err != nil {
+			return err
+		}
+		ok = true
+		return nil
+	})
+	return crc, ok, err
+}

@@ -1,0 +1,210 @@
+//go:build !js
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ossup/ossup/internal/checkpoint"
+	"github.com/ossup/ossup/internal/faults"
+)
+
+// crashMidway starts an upload of path and cancels its context (a crash:
+// no Cancel, no abort) once at least after bytes are confirmed. It returns
+// the checkpoint left behind.
+func crashMidway(t *testing.T, env *testEnv, store checkpoint.Store, path string, after int64) *checkpoint.Record {
+	t.Helper()
+	ctx, crash := context.WithCancel(context.Background())
+	defer crash()
+	u := env.engine(fastOptions(store)).Start(ctx, openSource(t, path))
+	waitFor(t, "partial progress", func() bool { return u.Progress().BytesConfirmed >= after })
+	crash()
+	if _, err := wait(t, u); !errors.Is(err, context.Canceled) {
+		t.Fatalf("crashed upload: %v, want context.Canceled", err)
+	}
+	if p := u.Progress(); p.BytesConfirmed >= p.Total {
+		t.Fatalf("upload finished before the crash (%+v): slow it down", p)
+	}
+	rec, err := store.Load(context.Background(), u.ID())
+	if err != nil {
+		t.Fatalf("no checkpoint after the crash: %v", err)
+	}
+	if len(rec.Parts) == 0 {
+		t.Fatal("checkpoint has no parts")
+	}
+	return rec
+}
+
+// slow limits each OSS connection so an upload takes long enough to be
+// interrupted.
+var slow = faults.Config{BandwidthBytesPerSec: 4 << 20}
+
+func TestResumeAfterCrash(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	env.setFaults(slow)
+	store := checkpoint.NewMemoryStore()
+	const size, partSize, conc = 12 << 20, 1 << 20, 4
+	path, data := writeFile(t, "resume.bin", size, 1)
+	rec := crashMidway(t, env, store, path, 4<<20)
+	env.setFaults(faults.Config{})
+
+	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	if n := env.opRequests("InitiateMultipartUpload"); n != 1 {
+		t.Fatalf("%d uploads initiated, want 1 (resumed)", n)
+	}
+	if env.opRequests("ListParts") == 0 {
+		t.Fatal("resume did not reconcile with ListParts")
+	}
+	resent := env.uploadPartBytes() - size
+	if resent < 0 || resent > conc*partSize {
+		t.Fatalf("%d bytes sent again, want at most %d (the parts in flight)", resent, conc*partSize)
+	}
+	t.Logf("checkpoint had %d parts; %d bytes sent again", len(rec.Parts), resent)
+	if ids := env.multipartUploads(); len(ids) != 0 {
+		t.Fatalf("multipart uploads left: %v", ids)
+	}
+	if _, err := store.Load(context.Background(), u.ID()); !errors.Is(err, checkpoint.ErrNotFound) {
+		t.Fatalf("checkpoint left: %v", err)
+	}
+	if pending, err := Pending(context.Background(), store); err != nil || len(pending) != 0 {
+		t.Fatalf("pending after success: %v %v", pending, err)
+	}
+}
+
+func TestResumeChangedFile(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	env.setFaults(slow)
+	store := checkpoint.NewMemoryStore()
+	path, data := writeFile(t, "changed.bin", 8<<20, 2)
+	old := crashMidway(t, env, store, path, 2<<20)
+	env.setFaults(faults.Config{})
+
+	// Same name, size and modification time; only sampled content differs.
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid := len(data) / 2
+	data[mid] ^= 0xff
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	if res.Key == old.Key {
+		t.Fatal("the changed file went to the old upload's key")
+	}
+	if ids := env.multipartUploads(); slices.Contains(ids, old.UploadID) || len(ids) != 0 {
+		t.Fatalf("old upload %s not aborted: %v", old.UploadID, ids)
+	}
+}
+
+func TestResumeDamagedCheckpoint(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	env.setFaults(slow)
+	store := checkpoint.NewMemoryStore()
+	path, data := writeFile(t, "damaged.bin", 8<<20, 3)
+	old := crashMidway(t, env, store, path, 2<<20)
+	env.setFaults(faults.Config{})
+
+	id := checkpoint.ID(old.File)
+	store.(*checkpoint.MemoryStore).Corrupt(id, func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), `"checksum":"`, `"checksum":"0`, 1))
+	})
+	if _, err := store.Load(context.Background(), id); !errors.Is(err, checkpoint.ErrDamaged) {
+		t.Fatalf("corruption not detected: %v", err)
+	}
+	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	if ids := env.multipartUploads(); len(ids) != 0 {
+		t.Fatalf("old upload %s not aborted: %v", old.UploadID, ids)
+	}
+	if n := env.opRequests("InitiateMultipartUpload"); n != 2 {
+		t.Fatalf("%d uploads initiated, want 2 (a fresh start)", n)
+	}
+}
+
+// TestResumeAfterComplete crashes right after OSS completed the object but
+// before the backend verified it: the resume finds the upload gone with
+// every part recorded, and only verifies.
+func TestResumeAfterComplete(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	store := checkpoint.NewMemoryStore()
+	path, data := writeFile(t, "late.bin", 3<<20, 4)
+	ctx, crash := context.WithCancel(context.Background())
+	defer crash()
+	trans := transportFunc(func(c context.Context, r *Request) (*Response, error) {
+		resp, err := env.trans.Do(c, r)
+		if err == nil && r.Method == "POST" && strings.Contains(r.URL, "uploadId=") && resp.Status == 200 {
+			crash()
+		}
+		return resp, err
+	})
+	u := New(trans, env.backend(), fastOptions(store)).Start(ctx, openSource(t, path))
+	if _, err := wait(t, u); !errors.Is(err, context.Canceled) {
+		t.Fatalf("crashed upload: %v", err)
+	}
+	u = env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	if n := env.opRequests("UploadPart"); n != 3 {
+		t.Fatalf("%d UploadPart requests, want 3 (none after the crash)", n)
+	}
+}
+
+func TestPendingAndDiscard(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	env.setFaults(slow)
+	store := checkpoint.NewMemoryStore()
+	path, _ := writeFile(t, "pending.bin", 8<<20, 5)
+	old := crashMidway(t, env, store, path, 1<<20)
+	pending, err := Pending(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 || pending[0].UploadID != old.UploadID || len(pending[0].Parts) == 0 {
+		t.Fatalf("pending %+v, want the one upload with its parts", pending)
+	}
+	eng := env.engine(fastOptions(store))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := eng.Discard(ctx, pending[0]); err != nil {
+		t.Fatal(err)
+	}
+	if ids := env.multipartUploads(); len(ids) != 0 {
+		t.Fatalf("uploads left after Discard: %v", ids)
+	}
+	if pending, _ := Pending(ctx, store); len(pending) != 0 {
+		t.Fatalf("pending after Discard: %+v", pending)
+	}
+}

@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// failure kinds, from the point of view of the retry loop.
+type kind int
+
+const (
+	terminal kind = iota
+	transient
+	network  // transient, and the network may be down: wait for it
+	authFail // OSS refused the credentials: refresh and retry
+	skewed   // OSS refused our clock: correct and retry
+)
+
+// authCodes are OSS's answers to expired or unknown temporary credentials.
+var authCodes = map[string]bool{"SecurityTokenExpired": true, "InvalidAccessKeyId": true, "InvalidSecurityToken": true}
+
+func classify(err error) kind {
+	var oe *OSSError
+	var ae *APIError
+	var ne *netError
+	switch {
+	case errors.As(err, &oe):
+		switch {
+		case oe.Status == http.StatusForbidden && authCodes[oe.Code]:
+			return authFail
+		case oe.Code == "RequestTimeTooSkewed":
+			return skewed
+		case oe.Status >= 500, oe.Status == http.StatusTooManyRequests, oe.Status == http.StatusRequestTimeout,
+			oe.Code == "RequestTimeout", oe.Code == "BadRequest":
+			return transient
+		}
+		return terminal
+	case errors.As(err, &ae):
+		if ae.Status >= 500 || ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusRequestTimeout {
+			return transient
+		}
+		return terminal
+	case errors.Is(err, errCRCMismatch):
+		return transient
+	case errors.As(err, &ne):
+		return network
+	}
+	return terminal
+}
+
+// opError names the operation that really failed when it is not the one
+// being retried (a credential refresh during UploadPart).
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *opError) Unwrap() error { return e.err }
+
+// retrier runs one operation with the engine's retry policy.
+type retrier struct {
+	e   *Engine
+	log *slog.Logger
+	// onRetry reports a transient failure before the wait.
+	onRetry func(op string, attempt int, delay time.Duration, err error)
+}
+
+// do calls try until it succeeds, fails terminally or the attempts run
+// out, backing off exponentially with full jitter and honouring
+// Retry-After. A refusal of the credentials or of the clock is retried at
+// once, and only the first one of each is free. When ctx ends, do returns
+// its error.
+func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context) error) error {
+	o := &r.e.o
+	freeAuth, freeSkew := true, true
+	attempts := 0
+	for {
+		err := try(ctx)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		attempts++
+		k := classify(err)
+		switch k {
+		case terminal:
+			return uploadError(op, err, attempts)
+		case authFail:
+			if freeAuth {
+				freeAuth = false
+				attempts--
+				r.log.Info("credentials refused, refreshing", "op", op, "err", err)
+				continue
+			}
+		case skewed:
+			r.e.learnSkew(err)
+			if freeSkew {
+				freeSkew = false
+				attempts--
+				continue
+			}
+		}
+		if attempts >= o.MaxAttempts {
+			return uploadError(op, err, attempts)
+		}
+		delay := backoff(attempts, o.BaseBackoff, o.MaxBackoff)
+		var oe *OSSError
+		var ae *APIError
+		if errors.As(err, &ae) {
+			delay = max(delay, ae.RetryAfter)
+		} else if errors.As(err, &oe) && oe.Status == http.StatusTooManyRequests {
+			delay = max(delay, time.Second)
+		}
+		r.log.Debug("retrying", "op", op, "attempt", attempts, "delay", delay, "err", err)
+		if r.onRetry != nil {
+			r.onRetry(op, attempts, delay, err)
+		}
+		if err := sleep(ctx, o.Clock, delay); err != nil {
+			return err
+		}
+		if k == network && o.WaitOnline != nil {
+			if err := o.WaitOnline(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// uploadError turns the last error of an operation into the terminal
+// *UploadError.
+func uploadError(op string, err error, attempts int) error {
+	var ue *UploadError
+	if errors.As(err, &ue) {
+		return err
+	}
+	var oper *opError
+	if errors.As(err, &oper) {
+		op = oper.op
+	}
+	e := &UploadError{Op: op, Attempts: attempts, Err: err}
+	var oe *OSSError
+	var ae *APIError
+	var ne *netError
+	switch {
+	case errors.As(err, &oe):
+		e.Code, e.Message, e.RequestID = oe.Code, oe.Message, oe.RequestID
+	case errors.As(err, &ae):
+		e.Code, e.Message, e.RequestID = ae.Code, ae.Message, ae.RequestID
+	case errors.Is(err, ErrCORS):
+		e.Code, e.Message = "CORSExposeHeaders", err.Error()
+	case errors.Is(err, errCRCMismatch):
+		e.Code, e.Message = "InconsistentCRC", err.Error()
+	case errors.As(err, &ne):
+		e.Code, e.Message = "NetworkError", ne.err.Error()
+	default:
+		e.Code, e.Message = "ClientError", err.Error()
+	}
+	return e
+}
+
+// learnSkew records OSS's clock from a RequestTimeTooSkewed answer
+// (<ServerTime>, else its Date header was folded into ServerTime by the
+// caller).
+func (e *Engine) learnSkew(err error) {
+	var oe *OSSError
+	if !errors.As(err, &oe) || oe.ServerTime == "" {
+		return
+	}
+	for _, layout := range []string{time.RFC3339Nano, http.TimeFormat} {
+		if t, perr := time.Parse(layout, oe.ServerTime); perr == nil {
+			skew := t.Sub(e.o.Clock.Now())
+			e.skew.Store(int64(skew))
+			e.o.Logger.Warn("clock differs from OSS's; correcting signatures", "skew", skew)
+			return
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/ossup/ossup/internal/checkpoint"
+)
+
+// Source is the file being uploaded: a browser File (Blob) in wasm, an
+// *os.File natively ([FileSource]).
+type Source interface {
+	// Identity describes the file, without Fingerprint: the engine computes
+	// it through ReadAt.
+	Identity() checkpoint.FileIdentity
+	// ReadAt reads len(p) bytes at off, for hashing and fingerprinting. The
+	// engine keeps reads bounded (at most 1 MiB).
+	ReadAt(ctx context.Context, p []byte, off int64) (int, error)
+	// Slice returns a zero-copy body for bytes [off, off+n), for the
+	// transport (a Blob slice in wasm).
+	Slice(off, n int64) Body
+}
+
+// Body is a request body the engine passes through to the Transport without
+// reading it.
+type Body interface {
+	Len() int64
+}
+
+// Transport sends one HTTP request (to OSS or to the backend). It must abort
+// the request when ctx ends. A non-nil error means no HTTP response was
+// received (network failure, abort, CORS refusal).
+type Transport interface {
+	Do(ctx context.Context, r *Request) (*Response, error)
+}
+
+// Request is one HTTP request. At most one of Body (streamed part data) and
+// Bytes (a small XML or JSON document) is set. Header never holds a header
+// browsers forbid: the transport derives Content-Length from the body.
+type Request struct {
+	Method, URL string
+	Header      http.Header
+	Body        Body
+	Bytes       []byte
+	// OnProgress, if set, is called with the number of body bytes sent so
+	// far; calls may come from another goroutine.
+	OnProgress func(sent int64)
+}
+
+// Response is an HTTP response. Body holds small responses only (XML,
+// JSON); the transport caps its size.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// bodyLen is the length of whichever body r carries.
+func (r *Request) bodyLen() int64 {
+	if r.Body != nil {
+		return r.Body.Len()
+	}
+	return int64(len(r.Bytes))
+}
