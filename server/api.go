@@ -86,6 +86,7 @@ const userKey = "ossup.user"
 const maxJSONBody = 16 << 10
 
 func (a *API) register(g *echo.Group) {
+	g.GET("/whoami", a.whoami)
 	g.POST("/uploads", a.create)
 	g.POST("/uploads/credentials", a.refresh)
 	g.POST("/uploads/complete", a.complete)
@@ -159,6 +160,15 @@ func jsonMessage(err error) string {
 		return strings.TrimPrefix(err.Error(), "json: ")
 	}
 	return "malformed JSON"
+}
+
+// whoami tells the page who it uploads as. The uploader calls it once before
+// any upload: it fails fast on bad credentials, and in dev mode it settles
+// the anonymous identity (cookie) before parallel uploads could each mint
+// their own.
+func (a *API) whoami(c echo.Context) error {
+	u := userOf(c)
+	return c.JSON(http.StatusOK, map[string]any{"user": u.ID, "dev": u.Dev, "auth": a.Auth.Scheme()})
 }
 
 type createRequest struct {

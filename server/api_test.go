@@ -1,3 +1,5 @@
+//go:build !js
+
 package server
 
 import (
@@ -443,8 +445,24 @@ func TestRateLimits(t *testing.T) {
 func TestDevAuthIdentities(t *testing.T) {
 	b := startBackend(t, nil)
 	u1, u2 := b.client(t, ""), b.client(t, "")
+	// whoami settles the identity once; the create that follows is the same user.
+	req, _ := http.NewRequest(http.MethodGet, b.base+"/api/v1/whoami", nil)
+	resp, err := u1.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who struct {
+		User string
+		Dev  bool
+		Auth string
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&who)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !who.Dev || who.Auth != "dev" || !strings.HasPrefix(who.User, "dev-") {
+		t.Fatalf("whoami: %d %+v", resp.StatusCode, who)
+	}
 	s := u1.mustCreate("dev.txt", 3)
-	if !strings.HasPrefix(s.Key, "uploads/dev-") {
+	if !strings.HasPrefix(s.Key, "uploads/"+who.User+"/") {
 		t.Fatalf("dev user key %q", s.Key)
 	}
 	if r := u1.post("/api/v1/uploads/credentials", map[string]any{"ticket": s.Ticket}); r.Status != 200 || r.Header.Get("X-Ossup-Auth") != "dev" {

@@ -295,7 +295,7 @@ func (s *Server) cors() echo.MiddlewareFunc {
 	}
 	return middleware.CORSWithConfig(middleware.CORSConfig{
 		AllowOriginFunc: func(origin string) (bool, error) { return wildcard || allowed[origin], nil },
-		AllowMethods:    []string{http.MethodPost, http.MethodOptions},
+		AllowMethods:    []string{http.MethodGet, http.MethodPost, http.MethodOptions},
 		AllowHeaders:    []string{echo.HeaderContentType, echo.HeaderAuthorization},
 		ExposeHeaders:   []string{echo.HeaderXRequestID, "Retry-After"},
 		// Cookies (dev identities) only travel to explicitly listed origins.
