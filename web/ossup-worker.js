@@ -1,10 +1,68 @@
-// ossup Web Worker glue: loads Go's wasm_exec.js (copied from the toolchain
-// that built the engine, so their versions match) and the engine, off the
-// page's UI thread. The page passes the hashed URLs of both in the query.
+// ossup Web Worker glue. It loads Go's wasm_exec.js (copied from the
+// toolchain that built the engine, so their versions match) and the engine,
+// off the page's UI thread, and gives the engine what is easier to write in
+// JS: an IndexedDB key-value store for checkpoints, Web Locks, and the
+// message channel to the page. Data flows page -> worker -> engine -> XHR.
 'use strict';
 
 const params = new URL(self.location.href).searchParams;
 importScripts(params.get('glue'));
+
+// Checkpoints: one IndexedDB object store, values are the engine's encoded
+// records (validated by the engine when read back).
+const db = new Promise((resolve, reject) => {
+  const req = indexedDB.open('ossup', 1);
+  req.onupgradeneeded = () => req.result.createObjectStore('checkpoints');
+  req.onsuccess = () => resolve(req.result);
+  req.onerror = () => reject(req.error);
+});
+function tx(mode, op) {
+  return db.then((d) => new Promise((resolve, reject) => {
+    const t = d.transaction('checkpoints', mode);
+    const req = op(t.objectStore('checkpoints'));
+    t.oncomplete = () => resolve(req.result);
+    t.onerror = () => reject(t.error);
+    t.onabort = () => reject(t.error || new Error('IndexedDB transaction aborted'));
+  }));
+}
+self.ossupKV = {
+  get: (k) => tx('readonly', (s) => s.get(k)),
+  put: (k, v) => tx('readwrite', (s) => s.put(v, k)).then(() => undefined),
+  del: (k) => tx('readwrite', (s) => s.delete(k)).then(() => undefined),
+  keys: () => tx('readonly', (s) => s.getAllKeys()),
+};
+
+// ossupLock resolves to a release function, or null when another tab holds
+// the lock: a second tab must never drive the same upload.
+self.ossupLock = (name) => new Promise((resolve) => {
+  navigator.locks.request(name, { ifAvailable: true }, (lock) => {
+    if (!lock) { resolve(null); return undefined; }
+    return new Promise((release) => resolve(release));
+  });
+});
+
+self.ossupEmit = (id, event) => postMessage({ type: 'event', id, event });
+
+let engine = null;
+const early = [];
+self.onmessage = (e) => (engine ? handle(e.data) : early.push(e.data));
+
+function reply(reqId, p) {
+  p.then((value) => postMessage({ type: 'reply', reqId, value }),
+    (err) => postMessage({ type: 'reply', reqId, error: String((err && err.message) || err) }));
+}
+
+function handle(m) {
+  switch (m.type) {
+    case 'configure': engine.configure(m.options); break;
+    case 'start': engine.start(m.id, m.file); break;
+    case 'pause': engine.pause(m.id); break;
+    case 'resume': engine.resume(m.id); break;
+    case 'cancel': reply(m.reqId, engine.cancel(m.id)); break;
+    case 'pending': reply(m.reqId, engine.pending()); break;
+    default: postMessage({ type: 'error', message: 'unknown message ' + m.type });
+  }
+}
 
 (async () => {
   try {
@@ -13,8 +71,10 @@ importScripts(params.get('glue'));
     // main() runs until it blocks, so what it publishes is there when run
     // yields; the returned promise only settles if the engine exits.
     go.run(instance).then(() => postMessage({ type: 'exit' }));
+    engine = self.ossupEngine;
     postMessage({ type: 'ready', version: self.ossupEngineVersion });
+    early.splice(0).forEach(handle);
   } catch (e) {
-    postMessage({ type: 'error', message: String(e && e.message || e) });
+    postMessage({ type: 'error', message: String((e && e.message) || e) });
   }
 })();

@@ -1,0 +1,116 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"syscall/js"
+
+	"github.com/ossup/ossup/internal/engine"
+)
+
+// xhrTransport is the engine's Transport in the browser. It uses
+// XMLHttpRequest rather than fetch because XHR reports upload progress
+// (fetch cannot, over HTTP/1.1) and sends a Blob body streamed from disk;
+// xhr.abort() cancels a request for real when its context ends.
+type xhrTransport struct {
+	// withCredentials sends cookies to a cross-origin backend (its dev
+	// identity); OSS requests never need them.
+	withCredentials bool
+}
+
+// maxResponse bounds the responses the engine reads (XML and JSON).
+const maxResponse = 4 << 20
+
+var errNetwork = errors.New("network error (connection failed, or the response was refused by CORS)")
+
+func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (*engine.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	xhr := js.Global().Get("XMLHttpRequest").New()
+	xhr.Call("open", r.Method, r.URL)
+	xhr.Set("responseType", "arraybuffer")
+	if t.withCredentials && r.Body == nil {
+		xhr.Set("withCredentials", true)
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			xhr.Call("setRequestHeader", k, v)
+		}
+	}
+	type result struct {
+		resp *engine.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	var funcs []js.Func
+	on := func(target js.Value, event string, f func(js.Value)) {
+		fn := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			f(arg0(args))
+			return nil
+		})
+		funcs = append(funcs, fn)
+		target.Call("addEventListener", event, fn)
+	}
+	on(xhr, "load", func(js.Value) {
+		resp := &engine.Response{Status: xhr.Get("status").Int(), Header: parseHeaders(xhr.Call("getAllResponseHeaders").String())}
+		if body := xhr.Get("response"); !body.IsNull() && !body.IsUndefined() {
+			if n := body.Get("byteLength").Int(); n > maxResponse {
+				done <- result{err: errors.New("response body too large")}
+				return
+			}
+			resp.Body = bytesFromJS(body)
+		}
+		done <- result{resp: resp}
+	})
+	on(xhr, "error", func(js.Value) { done <- result{err: errNetwork} })
+	on(xhr, "timeout", func(js.Value) { done <- result{err: errNetwork} })
+	on(xhr, "abort", func(js.Value) { done <- result{err: context.Canceled} })
+	if r.OnProgress != nil {
+		progress := r.OnProgress
+		on(xhr.Get("upload"), "progress", func(e js.Value) { progress(int64(e.Get("loaded").Float())) })
+	}
+
+	var body any = js.Null()
+	switch {
+	case r.Body != nil:
+		b, ok := r.Body.(*blobBody)
+		if !ok {
+			return nil, errors.New("xhr transport: body is not a Blob slice")
+		}
+		body = b.blob
+	case r.Bytes != nil:
+		body = bytesToJS(r.Bytes)
+	}
+	xhr.Call("send", body)
+
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		xhr.Call("abort")
+		<-done // the abort event, or a load that won the race
+		res = result{err: ctx.Err()}
+	}
+	for _, f := range funcs {
+		f.Release()
+	}
+	return res.resp, res.err
+}
+
+// parseHeaders reads getAllResponseHeaders(): only the headers CORS exposes
+// appear, which is how the engine notices a missing ExposeHeader rule.
+func parseHeaders(raw string) http.Header {
+	h := http.Header{}
+	for _, line := range strings.Split(raw, "\r\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			h.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
+	}
+	return h
+}

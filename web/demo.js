@@ -1,0 +1,85 @@
+// The demo page: pick or drop files, watch them upload, pause, resume,
+// cancel; after a reload, see what can be resumed. Exposes window.ossupDemo
+// for the browser tests.
+
+const fmtBytes = (n) => {
+  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < u.length - 1) { n /= 1000; i++; }
+  return (i ? n.toFixed(1) : n) + ' ' + u[i];
+};
+const fmtTime = (s) => (!s || !isFinite(s) ? '' : s < 90 ? Math.ceil(s) + ' s' : Math.ceil(s / 60) + ' min');
+
+const words = {
+  queued: 'waiting', checking: 'checking', uploading: 'uploading', paused: 'paused',
+  completing: 'completing (verifying the object)', done: 'done', failed: 'failed', canceled: 'canceled',
+};
+
+export async function startDemo(assets) {
+  const { createUploader } = await import(assets.module);
+  const status = document.getElementById('engine-status');
+  const uploader = createUploader({ assets });
+  const demo = { uploader, handles: [], results: [], errors: [] };
+  window.ossupDemo = demo;
+  try {
+    status.textContent = 'engine ready ' + await uploader.ready;
+  } catch (e) {
+    status.textContent = 'engine failed to start: ' + e.message;
+    return;
+  }
+  const list = document.getElementById('uploads');
+  const add = (file) => {
+    const h = uploader.upload(file);
+    demo.handles.push(h);
+    const li = document.createElement('li');
+    li.className = 'upload';
+    li.dataset.id = h.id;
+    li.innerHTML = '<strong></strong> <span class="state"></span><div class="bar"><div></div></div>' +
+      '<div class="meta"></div><div class="err"></div>' +
+      '<button class="pause">Pause</button><button class="resume">Resume</button><button class="cancel">Cancel</button>';
+    li.querySelector('strong').textContent = file.name;
+    list.appendChild(li);
+    const render = () => {
+      const p = h.progress;
+      li.querySelector('.state').textContent = words[h.state] || h.state;
+      // The bar shows only what OSS confirmed; 100 % only once the object exists.
+      const frac = p.total ? p.bytesConfirmed / p.total : 0;
+      li.querySelector('.bar>div').style.width = (h.state === 'done' ? 100 : Math.min(frac * 100, 99.9)) + '%';
+      li.querySelector('.meta').textContent = fmtBytes(p.bytesConfirmed) + ' of ' + fmtBytes(p.total) +
+        (p.bytesPerSec ? ' · ' + fmtBytes(p.bytesPerSec) + '/s' : '') + (p.etaSeconds ? ' · ' + fmtTime(p.etaSeconds) + ' left' : '');
+    };
+    for (const ev of ['state', 'progress', 'retry']) h.addEventListener(ev, render);
+    h.addEventListener('error', (e) => {
+      const err = e.detail;
+      demo.errors.push({ id: h.id, message: err.message, code: err.code, requestId: err.requestId });
+      li.querySelector('.err').textContent = err.message + (err.requestId ? ' (request id ' + err.requestId + ')' : '');
+      render();
+    });
+    h.done.then((r) => { demo.results.push({ id: h.id, name: file.name, ...r }); render(); }, () => {});
+    li.querySelector('.pause').onclick = () => h.pause();
+    li.querySelector('.resume').onclick = () => h.resume();
+    li.querySelector('.cancel').onclick = () => h.cancel();
+    render();
+  };
+  const input = document.getElementById('files');
+  input.addEventListener('change', () => { [...input.files].forEach(add); input.value = ''; });
+  const drop = document.getElementById('drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    [...e.dataTransfer.files].forEach(add);
+  });
+  const pending = await uploader.pending().catch(() => []);
+  demo.pending = pending;
+  if (pending.length) {
+    document.getElementById('resumable').hidden = false;
+    const ul = document.getElementById('pending');
+    for (const p of pending) {
+      const li = document.createElement('li');
+      li.textContent = p.name + ' — ' + fmtBytes(p.bytesDone) + ' of ' + fmtBytes(p.size) + ' uploaded';
+      ul.appendChild(li);
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// ossup: resumable uploads to Alibaba Cloud OSS from the browser.
+//
+//   import { createUploader } from './ossup.js';
+//   const up = createUploader({ backend: 'https://uploads.example.com' });
+//   const h = up.upload(file);
+//   h.addEventListener('progress', (e) => render(e.detail));
+//   const result = await h.done;
+//
+// The upload work runs in a dedicated Web Worker: the page's UI thread only
+// receives events. See ossup.d.ts for the API.
+
+let nextId = 0;
+
+export function createUploader(options = {}) {
+  return new Uploader(options);
+}
+
+class Uploader {
+  constructor(options) {
+    const base = import.meta.url;
+    const assets = options.assets || {};
+    const worker = assets.worker || new URL('ossup-worker.js', base).href;
+    const q = new URLSearchParams({
+      engine: assets.engine || new URL('engine.wasm', base).href,
+      glue: assets.glue || new URL('wasm_exec.js', base).href,
+    });
+    this._worker = new Worker(worker + (worker.includes('?') ? '&' : '?') + q);
+    this._handles = new Map();
+    this._replies = new Map();
+    const engineReady = new Promise((resolve, reject) => { this._ready = { resolve, reject }; });
+    this._worker.onmessage = (e) => this._message(e.data);
+    this._worker.onerror = (e) => this._ready.reject(new Error('engine worker failed: ' + e.message));
+    const backend = new URL(options.backend || location.origin, location.href);
+    const crossOrigin = backend.origin !== location.origin;
+    // Who we upload as is settled once, before any upload: bad credentials
+    // fail here, and a dev identity (a cookie) exists before parallel
+    // uploads could each mint their own.
+    this.user = fetch(backend.href.replace(/\/$/, '') + '/api/v1/whoami', {
+      headers: options.headers || {}, credentials: crossOrigin ? 'include' : 'same-origin',
+    }).then(async (r) => {
+      const body = await r.json().catch(() => ({}));
+      if (!r.ok) throw Object.assign(new Error((body.error && body.error.message) || 'backend answered ' + r.status), body.error || {});
+      return body;
+    });
+    this.user.catch(() => {});
+    this.ready = Promise.all([engineReady, this.user]).then(([version]) => version);
+    this._worker.postMessage({
+      type: 'configure',
+      options: {
+        backend: backend.href.replace(/\/$/, ''),
+        headers: options.headers || {},
+        withCredentials: crossOrigin,
+        concurrency: options.concurrency,
+        maxBytesInFlight: options.maxBytesInFlight,
+      },
+    });
+  }
+
+  _message(m) {
+    switch (m.type) {
+      case 'ready': this.version = m.version; this._ready.resolve(m.version); break;
+      case 'error': this._ready.reject(new Error(m.message)); break;
+      case 'event': { const h = this._handles.get(m.id); if (h) h._event(m.event); break; }
+      case 'reply': {
+        const r = this._replies.get(m.reqId);
+        this._replies.delete(m.reqId);
+        if (r) (m.error === undefined ? r.resolve(m.value) : r.reject(new Error(m.error)));
+        break;
+      }
+      default: break;
+    }
+  }
+
+  _call(type, fields) {
+    const reqId = ++nextId;
+    return new Promise((resolve, reject) => {
+      this._replies.set(reqId, { resolve, reject });
+      this._worker.postMessage({ type, reqId, ...fields });
+    });
+  }
+
+  /** Starts uploading file, or resumes it when a checkpoint matches it. */
+  upload(file) {
+    const h = new UploadHandle(this, 'u' + (++nextId), file);
+    this._handles.set(h.id, h);
+    this.user.then(
+      () => this._worker.postMessage({ type: 'start', id: h.id, file }),
+      (err) => h._event({ kind: 'error', state: 'failed', error: { message: err.message, code: err.code || 'unauthenticated' } }));
+    return h;
+  }
+
+  /** Same as upload: a re-picked file is matched to its checkpoint. */
+  resume(file) { return this.upload(file); }
+
+  /** The uploads that can be resumed, from IndexedDB. */
+  pending() { return this._call('pending', {}); }
+
+  /** Stops the worker; uploads in flight stop, their checkpoints stay. */
+  terminate() { this._worker.terminate(); }
+}
+
+class UploadHandle extends EventTarget {
+  constructor(uploader, id, file) {
+    super();
+    this._u = uploader;
+    this.id = id;
+    this.file = file;
+    this.state = 'queued';
+    this.progress = { bytesConfirmed: 0, bytesSending: 0, total: file.size, bytesPerSec: 0, etaSeconds: 0 };
+    this.done = new Promise((resolve, reject) => { this._done = { resolve, reject }; });
+    this.done.catch(() => {}); // a caller may only listen to events
+  }
+
+  _event(ev) {
+    this.progress = ev;
+    if (ev.state && ev.state !== this.state) {
+      this.state = ev.state;
+      this.dispatchEvent(new CustomEvent('state', { detail: ev }));
+    }
+    if (ev.kind === 'progress') this.dispatchEvent(new CustomEvent('progress', { detail: ev }));
+    if (ev.kind === 'retry') this.dispatchEvent(new CustomEvent('retry', { detail: ev }));
+    if (ev.kind === 'error' || this.state === 'failed') {
+      const err = Object.assign(new Error((ev.error && ev.error.message) || ev.message || 'upload failed'), ev.error || { code: ev.code });
+      this.state = 'failed';
+      this.dispatchEvent(new CustomEvent('error', { detail: err }));
+      this._done.reject(err);
+    } else if (this.state === 'done') {
+      this.dispatchEvent(new CustomEvent('done', { detail: ev.result }));
+      this._done.resolve(ev.result);
+    } else if (this.state === 'canceled') {
+      this._done.reject(Object.assign(new Error('upload canceled'), { code: 'canceled' }));
+    }
+  }
+
+  pause() { this._u._worker.postMessage({ type: 'pause', id: this.id }); }
+  resume() { this._u._worker.postMessage({ type: 'resume', id: this.id }); }
+  /** Aborts requests in flight, aborts the upload at OSS, removes the checkpoint. */
+  cancel() { return this._u._call('cancel', { id: this.id }); }
+}
