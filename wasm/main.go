@@ -84,14 +84,21 @@ func (a *app) waitOnline(ctx context.Context) error {
 	return nil
 }
 
-// start(id, file) begins (or resumes, when a checkpoint matches) an upload.
-// It first takes the Web Lock named after the file's identity: a second tab
-// asking for the same upload is told so instead of racing the first.
+// start(id, file, handle) begins (or resumes, when a checkpoint matches) an
+// upload. It first takes the Web Lock named after the file's identity: a
+// second tab asking for the same upload is told so instead of racing the
+// first. A FileSystemFileHandle, when the page has one, is kept with the
+// checkpoint until the upload ends, so a reload resumes without a re-pick.
 func (a *app) start(_ js.Value, args []js.Value) any {
 	id, file := args[0].String(), args[1]
+	var handle js.Value
+	if len(args) > 2 && !args[2].IsNull() && !args[2].IsUndefined() {
+		handle = args[2]
+	}
 	src := newBlobSource(file)
 	go func() {
-		lockName := "ossup-upload:" + checkpoint.ID(src.Identity())
+		key := checkpoint.ID(src.Identity())
+		lockName := "ossup-upload:" + key
 		release, err := await(context.Background(), a.global.Call("ossupLock", lockName))
 		if err != nil || release.IsNull() || release.IsUndefined() {
 			a.emit(id, map[string]any{"kind": "error", "code": "locked",
@@ -106,12 +113,24 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 			a.emit(id, map[string]any{"kind": "error", "code": "not_configured", "message": "configure the engine first"})
 			return
 		}
+		handles := a.global.Get("ossupHandles")
+		if handle.Truthy() {
+			if _, err := await(context.Background(), handles.Call("put", key, handle)); err != nil {
+				// Not fatal: the file can still be re-picked after a reload.
+				a.emit(id, map[string]any{"kind": "warning", "message": "could not keep the file handle: " + err.Error()})
+			}
+		}
 		u := eng.Start(context.Background(), src)
 		a.mu.Lock()
 		a.uploads[id] = u
 		a.mu.Unlock()
+		var last engine.State
 		for ev := range u.Events() {
+			last = ev.Progress.State
 			a.emit(id, eventJS(ev))
+		}
+		if last == engine.StateDone || last == engine.StateCanceled {
+			_, _ = await(context.Background(), handles.Call("del", key))
 		}
 		a.mu.Lock()
 		delete(a.uploads, id)
@@ -158,7 +177,7 @@ func (a *app) pending(js.Value, []js.Value) any {
 		out := make([]any, 0, len(recs))
 		for _, r := range recs {
 			out = append(out, map[string]any{
-				"name": r.File.Name, "size": float64(r.File.Size), "type": r.File.Type,
+				"id": checkpoint.ID(r.File), "name": r.File.Name, "size": float64(r.File.Size), "type": r.File.Type,
 				"lastModified": float64(r.File.LastModified), "key": r.Key,
 				"bytesDone": float64(r.Done()), "updated": r.Updated.UnixMilli(),
 			})

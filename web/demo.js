@@ -28,8 +28,8 @@ export async function startDemo(assets) {
     return;
   }
   const list = document.getElementById('uploads');
-  const add = (file) => {
-    const h = uploader.upload(file);
+  const add = (fileOrHandle) => track(uploader.upload(fileOrHandle));
+  const track = (h) => {
     demo.handles.push(h);
     const li = document.createElement('li');
     li.className = 'upload';
@@ -37,7 +37,7 @@ export async function startDemo(assets) {
     li.innerHTML = '<strong></strong> <span class="state"></span><div class="bar"><div></div></div>' +
       '<div class="meta"></div><div class="err"></div>' +
       '<button class="pause">Pause</button><button class="resume">Resume</button><button class="cancel">Cancel</button>';
-    li.querySelector('strong').textContent = file.name;
+    li.querySelector('strong').textContent = h.file.name;
     list.appendChild(li);
     const render = () => {
       const p = h.progress;
@@ -55,22 +55,43 @@ export async function startDemo(assets) {
       li.querySelector('.err').textContent = err.message + (err.requestId ? ' (request id ' + err.requestId + ')' : '');
       render();
     });
-    h.done.then((r) => { demo.results.push({ id: h.id, name: file.name, ...r }); render(); }, () => {});
+    h.done.then((r) => { demo.results.push({ id: h.id, name: h.file.name, ...r }); render(); }, () => {});
     li.querySelector('.pause').onclick = () => h.pause();
     li.querySelector('.resume').onclick = () => h.resume();
     li.querySelector('.cancel').onclick = () => h.cancel();
     render();
   };
+  demo.add = add;
+  demo.resume = (entry) => track(uploader.resume(entry));
   const input = document.getElementById('files');
   input.addEventListener('change', () => { [...input.files].forEach(add); input.value = ''; });
   const drop = document.getElementById('drop');
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => {
+  drop.addEventListener('drop', async (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    [...e.dataTransfer.files].forEach(add);
+    // Items are only valid during the event: ask for handles (Chromium) and
+    // files synchronously, then wait. A handle lets a reload resume without
+    // a re-pick.
+    const items = [...e.dataTransfer.items].filter((i) => i.kind === 'file');
+    const files = items.map((i) => i.getAsFile());
+    const handles = items.map((i) => (i.getAsFileSystemHandle ? i.getAsFileSystemHandle().catch(() => null) : null));
+    for (let i = 0; i < items.length; i++) {
+      const handle = await handles[i];
+      add(handle && handle.kind === 'file' ? handle : files[i]);
+    }
   });
+  if (window.showOpenFilePicker) {
+    const btn = document.createElement('button');
+    btn.id = 'pick-handles';
+    btn.textContent = 'Pick files (resume after a reload without picking again)';
+    btn.onclick = async () => {
+      const picked = await window.showOpenFilePicker({ multiple: true }).catch(() => []);
+      picked.forEach(add);
+    };
+    drop.after(btn);
+  }
   const pending = await uploader.pending().catch(() => []);
   demo.pending = pending;
   if (pending.length) {
@@ -78,7 +99,15 @@ export async function startDemo(assets) {
     const ul = document.getElementById('pending');
     for (const p of pending) {
       const li = document.createElement('li');
-      li.textContent = p.name + ' — ' + fmtBytes(p.bytesDone) + ' of ' + fmtBytes(p.size) + ' uploaded';
+      li.textContent = p.name + ' — ' + fmtBytes(p.bytesDone) + ' of ' + fmtBytes(p.size) + ' uploaded ';
+      if (p.handle) {
+        const b = document.createElement('button');
+        b.textContent = 'Resume';
+        b.onclick = () => { b.disabled = true; track(uploader.resume(p)); };
+        li.appendChild(b);
+      } else {
+        li.appendChild(document.createTextNode('(pick the same file again to continue)'));
+      }
       ul.appendChild(li);
     }
   }

@@ -8,18 +8,24 @@
 const params = new URL(self.location.href).searchParams;
 importScripts(params.get('glue'));
 
-// Checkpoints: one IndexedDB object store, values are the engine's encoded
-// records (validated by the engine when read back).
+// Checkpoints: an IndexedDB object store whose values are the engine's
+// encoded records (validated by the engine when read back). A second store
+// keeps the FileSystemFileHandle of an upload, when the page had one, so a
+// reloaded page or restarted browser resumes without re-picking the file.
 const db = new Promise((resolve, reject) => {
-  const req = indexedDB.open('ossup', 1);
-  req.onupgradeneeded = () => req.result.createObjectStore('checkpoints');
+  const req = indexedDB.open('ossup', 2);
+  req.onupgradeneeded = () => {
+    for (const name of ['checkpoints', 'handles']) {
+      if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
+    }
+  };
   req.onsuccess = () => resolve(req.result);
   req.onerror = () => reject(req.error);
 });
-function tx(mode, op) {
+function tx(mode, op, store = 'checkpoints') {
   return db.then((d) => new Promise((resolve, reject) => {
-    const t = d.transaction('checkpoints', mode);
-    const req = op(t.objectStore('checkpoints'));
+    const t = d.transaction(store, mode);
+    const req = op(t.objectStore(store));
     t.oncomplete = () => resolve(req.result);
     t.onerror = () => reject(t.error);
     t.onabort = () => reject(t.error || new Error('IndexedDB transaction aborted'));
@@ -31,6 +37,22 @@ self.ossupKV = {
   del: (k) => tx('readwrite', (s) => s.delete(k)).then(() => undefined),
   keys: () => tx('readonly', (s) => s.getAllKeys()),
 };
+
+self.ossupHandles = {
+  get: (k) => tx('readonly', (s) => s.get(k), 'handles'),
+  put: (k, h) => tx('readwrite', (s) => s.put(h, k), 'handles').then(() => undefined),
+  del: (k) => tx('readwrite', (s) => s.delete(k), 'handles').then(() => undefined),
+};
+
+// pendingWithHandles adds to each resumable upload the file handle kept for
+// it, if any.
+async function pendingWithHandles() {
+  const recs = await engine.pending();
+  for (const r of recs) {
+    r.handle = await self.ossupHandles.get(r.id).catch(() => undefined);
+  }
+  return recs;
+}
 
 // ossupLock resolves to a release function, or null when another tab holds
 // the lock: a second tab must never drive the same upload.
@@ -55,11 +77,11 @@ function reply(reqId, p) {
 function handle(m) {
   switch (m.type) {
     case 'configure': engine.configure(m.options); break;
-    case 'start': engine.start(m.id, m.file); break;
+    case 'start': engine.start(m.id, m.file, m.handle || null); break;
     case 'pause': engine.pause(m.id); break;
     case 'resume': engine.resume(m.id); break;
     case 'cancel': reply(m.reqId, engine.cancel(m.id)); break;
-    case 'pending': reply(m.reqId, engine.pending()); break;
+    case 'pending': reply(m.reqId, pendingWithHandles()); break;
     default: postMessage({ type: 'error', message: 'unknown message ' + m.type });
   }
 }

@@ -51,6 +51,10 @@ export interface UploadResult {
 }
 
 export interface PendingUpload {
+  /** The checkpoint's id (derived from the file's name, size, lastModified and type). */
+  id: string;
+  /** The file's handle, when it was uploaded from one (Chromium): resume(entry) needs no re-pick. */
+  handle?: FileSystemFileHandle;
   name: string;
   size: number;
   type: string;
@@ -63,6 +67,7 @@ export interface PendingUpload {
 
 export interface UploadHandle extends EventTarget {
   readonly id: string;
+  /** The file being uploaded (set once a handle has been read). */
   readonly file: File;
   readonly state: UploadState;
   readonly progress: UploadProgress;
@@ -79,9 +84,13 @@ export interface Uploader {
   readonly ready: Promise<string>;
   /** Who the backend says the uploads belong to. */
   readonly user: Promise<{ user: string; dev: boolean; auth: "dev" | "token" | "jwt" }>;
-  upload(file: File): UploadHandle;
-  /** Like upload: a re-picked file is matched to its checkpoint by identity and fingerprint. */
-  resume(file: File): UploadHandle;
+  /** Uploads a File or a FileSystemFileHandle; resumes when a checkpoint matches. */
+  upload(file: File | FileSystemFileHandle): UploadHandle;
+  /**
+   * Continues a pending upload: from its kept handle without a re-pick (the browser may ask for read
+   * permission, so call it from a user gesture), or from a re-picked File matched by identity and fingerprint.
+   */
+  resume(entry: PendingUpload | File): UploadHandle;
   pending(): Promise<PendingUpload[]>;
   terminate(): void;
 }

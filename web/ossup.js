@@ -79,18 +79,52 @@ class Uploader {
     });
   }
 
-  /** Starts uploading file, or resumes it when a checkpoint matches it. */
-  upload(file) {
-    const h = new UploadHandle(this, 'u' + (++nextId), file);
+  /**
+   * Starts uploading a File, or a FileSystemFileHandle (from
+   * showOpenFilePicker or a drop), or resumes it when a checkpoint matches.
+   * With a handle, a reload or a restarted browser can resume without the
+   * file being picked again.
+   */
+  upload(fileOrHandle) {
+    const isHandle = typeof FileSystemFileHandle !== 'undefined' && fileOrHandle instanceof FileSystemFileHandle;
+    const file = isHandle ? null : fileOrHandle;
+    const h = new UploadHandle(this, 'u' + (++nextId), file || { name: fileOrHandle.name, size: 0 });
     this._handles.set(h.id, h);
-    this.user.then(
-      () => this._worker.postMessage({ type: 'start', id: h.id, file }),
-      (err) => h._event({ kind: 'error', state: 'failed', error: { message: err.message, code: err.code || 'unauthenticated' } }));
+    const fail = (err) => h._event({ kind: 'error', state: 'failed', error: { message: err.message, code: err.code || err.name } });
+    Promise.all([this.user, isHandle ? fileOrHandle.getFile() : file])
+      .then(([, f]) => {
+        h.file = f;
+        h.progress.total = f.size;
+        this._worker.postMessage({ type: 'start', id: h.id, file: f, handle: isHandle ? fileOrHandle : null });
+      }, fail);
     return h;
   }
 
-  /** Same as upload: a re-picked file is matched to its checkpoint. */
-  resume(file) { return this.upload(file); }
+  /**
+   * Continues a pending upload. Given a pending entry that kept its file
+   * handle, no re-pick is needed: the browser may ask the user for read
+   * permission (call this from a click). Given a File, the file is matched
+   * to its checkpoint by identity and fingerprint.
+   */
+  resume(entryOrFile) {
+    if (entryOrFile && entryOrFile.handle && !(entryOrFile instanceof Blob)) {
+      const handle = entryOrFile.handle;
+      const h = new UploadHandle(this, 'u' + (++nextId), { name: entryOrFile.name, size: entryOrFile.size });
+      this._handles.set(h.id, h);
+      (async () => {
+        let perm = await handle.queryPermission({ mode: 'read' });
+        if (perm !== 'granted') perm = await handle.requestPermission({ mode: 'read' });
+        if (perm !== 'granted') throw Object.assign(new Error('read permission for ' + entryOrFile.name + ' was not granted'), { code: 'permission_denied' });
+        const f = await handle.getFile();
+        await this.user;
+        h.file = f;
+        h.progress.total = f.size;
+        this._worker.postMessage({ type: 'start', id: h.id, file: f, handle });
+      })().catch((err) => h._event({ kind: 'error', state: 'failed', error: { message: err.message, code: err.code || err.name } }));
+      return h;
+    }
+    return this.upload(entryOrFile);
+  }
 
   /** The uploads that can be resumed, from IndexedDB. */
   pending() { return this._call('pending', {}); }

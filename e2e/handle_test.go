@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ossup/ossup/internal/faults"
+)
+
+// writeOPFSFile creates a file in the origin-private file system (a real
+// FileSystemFileHandle, the same type showOpenFilePicker and drops give,
+// which tests can create without a user gesture), fills it with n
+// pseudo-random bytes and returns their SHA-256.
+const writeOPFSFile = `(async (name, n) => {
+  const root = await navigator.storage.getDirectory();
+  const fh = await root.getFileHandle(name, { create: true });
+  const w = await fh.createWritable();
+  const chunk = new Uint8Array(1 << 20);
+  let x = 88172645463325252n, left = n;
+  while (left > 0) {
+    const m = Math.min(left, chunk.length);
+    for (let i = 0; i < m; i++) { x ^= x << 13n; x &= 0xffffffffffffffffn; x ^= x >> 7n; x ^= x << 17n; x &= 0xffffffffffffffffn; chunk[i] = Number(x & 255n); }
+    await w.write(chunk.subarray(0, m));
+    left -= m;
+  }
+  await w.close();
+  const f = await fh.getFile();
+  const d = await crypto.subtle.digest('SHA-256', await f.arrayBuffer());
+  window.opfsHandle = fh;
+  return [...new Uint8Array(d)].map(b => b.toString(16).padStart(2, '0')).join('');
+})`
+
+// TestResumeFromFileHandle: an upload started from a FileSystemFileHandle
+// keeps the handle in IndexedDB; after a reload the page resumes it from
+// the resumable list with one call, without the file being picked again.
+func TestResumeFromFileHandle(t *testing.T) {
+	const partSize, concurrency = 1 << 20, 4
+	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(partSize), "OSSUP_CONCURRENCY": strconv.Itoa(concurrency)})
+	ctx := openDemo(t, base)
+	const size = 10<<20 + 333
+	sum, err := chromedp.Run(ctx, chromedp.Evaluate[string](writeOPFSFile+`('handle.bin', `+strconv.Itoa(size)+`)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("create the OPFS file: %v", err)
+	}
+	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.ossupDemo.add(window.opfsHandle), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`(h => h && h.progress.bytesConfirmed >= 2*1048576)(window.ossupDemo.handles[0])`, chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+		t.Fatalf("upload never got going: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Cloud().Faults.Set(faults.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	hasHandle, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`(d => d && d.pending ? (d.pending.length === 1 && !!d.pending[0].handle) : null)(window.ossupDemo)`,
+		chromedp.WithPollingTimeout(45*time.Second)))
+	if err != nil || !hasHandle {
+		t.Fatalf("after the reload the pending upload has no kept handle (%v)", err)
+	}
+	// No picker: the kept handle is enough.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.ossupDemo.resume(window.ossupDemo.pending[0]), true)`)); err != nil {
+		t.Fatal(err)
+	}
+	results := waitResults(ctx, t, 1, 2*time.Minute)
+	got := readBack(t, srv, results[0].Key)
+	gs := sha256.Sum256(got)
+	if hex.EncodeToString(gs[:]) != sum || len(got) != size {
+		t.Fatalf("resumed object differs from the file: %d bytes", len(got))
+	}
+	resent := uploadPartBytes(srv) - size
+	if resent > concurrency*partSize {
+		t.Fatalf("re-sent %d bytes, more than the parts in flight", resent)
+	}
+	// A finished upload forgets its handle.
+	left, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.ossupDemo.uploader.pending().then(p => p.length)`, chromedp.EvalAwaitPromise))
+	if err != nil || left != 0 {
+		t.Fatalf("pending after completion: %d (%v)", left, err)
+	}
+}
