@@ -10,6 +10,26 @@ const fmtBytes = (n) => {
 };
 const fmtTime = (s) => (!s || !isFinite(s) ? '' : s < 90 ? Math.ceil(s) + ' s' : Math.ceil(s / 60) + ' min');
 
+// plain turns an upload error into a sentence a person can act on; the
+// request id stays visible for support.
+const plain = (err) => {
+  const byCode = {
+    locked: 'This file is already uploading in another tab or window.',
+    CORSExposeHeaders: err.message,
+    NetworkError: 'The connection failed. Check the network, then press Resume.',
+    AccessDenied: 'The storage service refused this upload (permission denied).',
+    unauthenticated: 'You are not signed in, or your session expired. Sign in again and retry.',
+    upload_refused: err.message,
+    permission_denied: 'The browser was not allowed to read the file again. Pick it instead.',
+    ticket_expired: 'This upload is too old to continue. Start it again.',
+    InconsistentCRC: 'The file arrived damaged several times in a row. Try again later.',
+    InternalError: 'The storage service had a problem. Try again in a moment.',
+    ServiceUnavailable: 'The storage service is busy. Try again in a moment.',
+  };
+  const text = byCode[err.code] || err.message;
+  return text + (err.requestId ? ' (request id ' + err.requestId + ')' : '');
+};
+
 const words = {
   queued: 'waiting', checking: 'checking', uploading: 'uploading', paused: 'paused',
   completing: 'completing (verifying the object)', done: 'done', failed: 'failed', canceled: 'canceled',
@@ -52,7 +72,7 @@ export async function startDemo(assets) {
     h.addEventListener('error', (e) => {
       const err = e.detail;
       demo.errors.push({ id: h.id, message: err.message, code: err.code, requestId: err.requestId });
-      li.querySelector('.err').textContent = err.message + (err.requestId ? ' (request id ' + err.requestId + ')' : '');
+      li.querySelector('.err').textContent = plain(err);
       render();
     });
     h.done.then((r) => { demo.results.push({ id: h.id, name: h.file.name, ...r }); render(); }, () => {});
