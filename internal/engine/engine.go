@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/internal/checkpoint"
+	"github.com/ossup/ossup/internal/partplan"
 )
 
 // Options tune an Engine. Zero fields take the defaults.
@@ -110,8 +111,31 @@ type Engine struct {
 	// RequestTimeTooSkewed answers.
 	skew atomic.Int64
 
+	// learned is the concurrency partplan.Suggest chose from the last
+	// finished transfer's throughput; 0 until one is measured. It applies to
+	// later uploads only: a running upload keeps its settings.
+	learned atomic.Int64
+
 	mu     sync.Mutex
 	active map[string]*Upload
+}
+
+// learnMin is the smallest transfer worth learning from: below it the
+// throughput says more about request latency than about the link.
+const learnMin = 4 << 20
+
+// learn updates the concurrency for later uploads from a finished transfer
+// of n bytes in d with conc parts in flight.
+func (e *Engine) learn(n int64, d time.Duration, conc int) {
+	if n < learnMin || d <= 0 || conc < 1 {
+		return
+	}
+	cur := int(e.learned.Load())
+	if cur == 0 {
+		cur = conc
+	}
+	p := partplan.Suggest(partplan.Measure{BytesPerSec: float64(n) / d.Seconds(), Concurrency: conc}, partplan.Prefs{Concurrency: cur})
+	e.learned.Store(int64(p.Concurrency))
 }
 
 // New returns an Engine sending OSS requests through t and backend calls

@@ -35,11 +35,13 @@ func (u *Upload) run(ctx context.Context) (*Result, error) {
 	if !u.stored {
 		u.setState(StateUploading)
 		stop := u.tickProgress()
+		before, start := u.Progress().BytesConfirmed, u.e.o.Clock.Now()
 		err := u.transfer(ctx)
 		stop()
 		if err != nil {
 			return nil, err
 		}
+		u.e.learn(u.ident.Size-before, u.e.o.Clock.Now().Sub(start), u.conc)
 	}
 	u.setState(StateCompleting)
 	return u.verify(ctx)
@@ -101,6 +103,8 @@ func (u *Upload) concurrency(session int) int {
 	switch {
 	case u.e.o.Concurrency > 0:
 		return u.e.o.Concurrency
+	case u.e.learned.Load() > 0:
+		return int(u.e.learned.Load())
 	case session > 0:
 		return session
 	}
