@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/internal/faults"
-	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/internal/partplan"
 )
 
@@ -99,8 +98,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LocalSTSAddr:    get("OSSUP_LOCAL_STS_ADDR", "127.0.0.1:9001"),
 		AccessKeyID:     get("OSS_ACCESS_KEY_ID", ""),
 		AccessKeySecret: get("OSS_ACCESS_KEY_SECRET", ""),
-		Bucket:          get("OSSUP_BUCKET", localcloud.DevBucket),
-		Region:          get("OSSUP_REGION", localcloud.DevRegion),
+		Bucket:          get("OSSUP_BUCKET", devBucket),
+		Region:          get("OSSUP_REGION", devRegion),
 		RoleARN:         get("OSSUP_ROLE_ARN", ""),
 		OSSEndpoint:     get("OSSUP_OSS_ENDPOINT", ""),
 		STSEndpoint:     get("OSSUP_STS_ENDPOINT", ""),
@@ -209,10 +208,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	switch c.Mode {
 	case ModeDev:
 		if c.AccessKeyID == "" && c.AccessKeySecret == "" {
-			c.AccessKeyID, c.AccessKeySecret = localcloud.DevAccessKeyID, localcloud.DevAccessKeySecret
+			c.AccessKeyID, c.AccessKeySecret = devAccessKeyID, devAccessKeySecret
 		}
 		if c.RoleARN == "" {
-			c.RoleARN = localcloud.DevRoleARN
+			c.RoleARN = devRoleARN
 		}
 		if c.Auth == "" {
 			c.Auth = "dev"

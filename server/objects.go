@@ -2,39 +2,195 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/xml"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
-	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/signer"
 )
 
-// ossObjects is Objects over the OSS Go SDK with the backend's own keys.
-type ossObjects struct {
-	client *oss.Client
-	bucket string
+// signedObjects is Objects with the backend's own keys: the two OSS calls
+// the API makes (HeadObject, AbortMultipartUpload), signed with the OSS SDK's
+// V4 signer and sent with any *http.Client. The native server and the Workers
+// build share it; the SDK's full client is not used because it does not fit
+// the Workers size budget (about 3 MB gzip for the oss package alone) and
+// would need its transport replaced there anyway.
+type signedObjects struct {
+	cfg   signedObjectsConfig
+	creds *credentials.Credentials
+	sign  signer.SignerV4
 }
 
-func (o *ossObjects) Head(ctx context.Context, key string) (*ObjectInfo, error) {
-	res, err := o.client.HeadObject(ctx, &oss.HeadObjectRequest{Bucket: oss.Ptr(o.bucket), Key: oss.Ptr(key)})
-	if err != nil {
-		var se *oss.ServiceError
-		if errors.As(err, &se) && se.StatusCode == 404 {
-			return nil, ErrObjectNotFound
+// signedObjectsConfig configures signedObjects.
+type signedObjectsConfig struct {
+	// Endpoint is "https://oss-cn-hangzhou.aliyuncs.com" or, path-style,
+	// "http://127.0.0.1:9000".
+	Endpoint  string
+	PathStyle bool
+	Region    string
+	Bucket    string
+	// AccessKeyID and AccessKeySecret are the backend's RAM user keys.
+	AccessKeyID, AccessKeySecret string
+	// HTTPClient carries the requests; nil is a client of its own.
+	HTTPClient *http.Client
+}
+
+// objectAttempts is how often a call failing in transport or with a 5xx or
+// 429 is tried, as the SDK's default retryer does.
+const objectAttempts = 3
+
+func newSignedObjects(cfg signedObjectsConfig) (*signedObjects, error) {
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("endpoint %q is not an http(s) origin", cfg.Endpoint)
+	}
+	if cfg.Region == "" || cfg.Bucket == "" {
+		return nil, errors.New("region and bucket are required")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 20 * time.Second}
+	}
+	cfg.Endpoint = u.Scheme + "://" + u.Host
+	return &signedObjects{cfg: cfg, creds: &credentials.Credentials{AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret}}, nil
+}
+
+// objectURL addresses key path-style or virtual-hosted, escaped as the SDK
+// does (everything but unreserved characters and '/').
+func (o *signedObjects) objectURL(key, query string) string {
+	var b strings.Builder
+	scheme, host, _ := strings.Cut(o.cfg.Endpoint, "://")
+	b.WriteString(scheme + "://")
+	if o.cfg.PathStyle {
+		b.WriteString(host + "/" + o.cfg.Bucket + "/")
+	} else {
+		b.WriteString(o.cfg.Bucket + "." + host + "/")
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c == '/' || c == '-' || c == '.' || c == '_' || c == '~' ||
+			('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
 		}
+	}
+	if query != "" {
+		b.WriteString("?" + query)
+	}
+	return b.String()
+}
+
+// ossError is an OSS error answer.
+type ossError struct {
+	Status  int    `xml:"-"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+func (e *ossError) Error() string {
+	return fmt.Sprintf("oss: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// do signs and sends one request, retrying transport failures, 5xx and 429.
+// A non-2xx answer is an *ossError.
+func (o *signedObjects) do(ctx context.Context, method, key, query string) (*http.Response, error) {
+	var last error
+	for attempt := 0; attempt < objectAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+			case <-time.After(time.Duration(100<<attempt) * time.Millisecond):
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, method, o.objectURL(key, query), nil)
+		if err != nil {
+			return nil, fmt.Errorf("oss: %w", err)
+		}
+		sc := &signer.SigningContext{
+			Product: ptr("oss"), Region: ptr(o.cfg.Region), Bucket: ptr(o.cfg.Bucket), Key: ptr(key),
+			Request: req, Credentials: o.creds,
+		}
+		if err := o.sign.Sign(ctx, sc); err != nil {
+			return nil, fmt.Errorf("oss: sign: %w", err)
+		}
+		resp, err := o.cfg.HTTPClient.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("oss: %s: %w", method, err)
+			}
+			last = fmt.Errorf("oss: %s: %w", method, err)
+			continue
+		}
+		if resp.StatusCode/100 == 2 {
+			return resp, nil
+		}
+		last = readOSSError(method, resp)
+		if resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+			return nil, last
+		}
+	}
+	return nil, last
+}
+
+// readOSSError decodes an error answer: the XML body or, for HEAD, the same
+// XML base64-encoded in x-oss-err. A HEAD answer's body is not read at all:
+// behind the Workers fetch API it is a null stream, which cannot be read.
+func readOSSError(method string, resp *http.Response) error {
+	defer resp.Body.Close()
+	e := &ossError{}
+	var body []byte
+	if method == http.MethodHead {
+		body, _ = base64.StdEncoding.DecodeString(resp.Header.Get("x-oss-err"))
+	} else {
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	}
+	_ = xml.Unmarshal(body, e)
+	e.Status = resp.StatusCode
+	return e
+}
+
+func (o *signedObjects) Head(ctx context.Context, key string) (*ObjectInfo, error) {
+	resp, err := o.do(ctx, http.MethodHead, key, "")
+	var oe *ossError
+	if errors.As(err, &oe) && oe.Status == http.StatusNotFound {
+		return nil, ErrObjectNotFound
+	}
+	if err != nil {
 		return nil, err
 	}
-	info := &ObjectInfo{Size: res.ContentLength, CRC64: oss.ToString(res.HashCRC64), ETag: strings.Trim(oss.ToString(res.ETag), `"`), ContentType: oss.ToString(res.ContentType)}
-	if res.LastModified != nil {
-		info.LastModified = *res.LastModified
+	resp.Body.Close()
+	h := resp.Header
+	size, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("oss: HeadObject answer without a Content-Length: %w", err)
+	}
+	info := &ObjectInfo{Size: size, CRC64: h.Get("x-oss-hash-crc64ecma"), ETag: strings.Trim(h.Get("ETag"), `"`), ContentType: h.Get("Content-Type")}
+	if t, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
+		info.LastModified = t
 	}
 	return info, nil
 }
 
-func (o *ossObjects) AbortUpload(ctx context.Context, key, uploadID string) error {
-	_, err := o.client.AbortMultipartUpload(ctx, &oss.AbortMultipartUploadRequest{Bucket: oss.Ptr(o.bucket), Key: oss.Ptr(key), UploadId: oss.Ptr(uploadID)})
-	var se *oss.ServiceError
-	if errors.As(err, &se) && se.Code == "NoSuchUpload" {
+func (o *signedObjects) AbortUpload(ctx context.Context, key, uploadID string) error {
+	resp, err := o.do(ctx, http.MethodDelete, key, "uploadId="+url.QueryEscape(uploadID))
+	var oe *ossError
+	if errors.As(err, &oe) && oe.Code == "NoSuchUpload" {
 		return ErrUploadNotFound
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.Body.Close()
 }
+
+func ptr(s string) *string { return &s }

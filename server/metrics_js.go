@@ -1,0 +1,20 @@
+package server
+
+// Metrics is a no-op in the Workers build: each request runs in a fresh Go
+// instance, so in-process counters would never see a second request, and
+// Prometheus would cost size and start-up time. Workers analytics stand in.
+type Metrics struct {
+	sessions, refreshes, aborts noopCounter
+	completes                   noopCounterVec
+}
+
+type noopCounter struct{}
+
+func (noopCounter) Inc() {}
+
+type noopCounterVec struct{}
+
+func (noopCounterVec) WithLabelValues(...string) noopCounter { return noopCounter{} }
+
+// NewMetrics returns the no-op metrics.
+func NewMetrics(func() (calls, hits int64)) *Metrics { return &Metrics{} }
