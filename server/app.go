@@ -38,7 +38,7 @@ type app struct {
 // and dev cookies. hc, if not nil, carries every outbound call (STS, OSS,
 // webhook, JWKS); nil gives each a client of its own over the default
 // transport, which only the native server may do.
-func newApp(cfg Config, secret []byte, hc *http.Client, log *slog.Logger, metrics *Metrics) (*app, error) {
+func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Metrics) (*app, error) {
 	a := &app{cfg: cfg, log: log}
 	keys := [][]byte{secret}
 	if cfg.PreviousSecret != "" {
@@ -68,7 +68,7 @@ func newApp(cfg Config, secret []byte, hc *http.Client, log *slog.Logger, metric
 	a.minter, err = stscreds.New(stscreds.Config{
 		Endpoint: stsHost, Protocol: stsProto, AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret,
 		RoleARN: cfg.RoleARN, Bucket: cfg.Bucket, Duration: cfg.STSDuration, Scope: cfg.CredentialScope,
-		HTTPClient: hc, Logger: log.With("component", "sts"),
+		HTTPDo: hc, Logger: log.With("component", "sts"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sts: %w", err)
@@ -78,7 +78,7 @@ func newApp(cfg Config, secret []byte, hc *http.Client, log *slog.Logger, metric
 	pathStyle := isLocalHost(ossHost)
 	objects, err := newSignedObjects(signedObjectsConfig{
 		Endpoint: endpoint, PathStyle: pathStyle, Region: cfg.Region, Bucket: cfg.Bucket,
-		AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, HTTPClient: hc,
+		AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, HTTPDo: hc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oss: %w", err)
@@ -87,9 +87,9 @@ func newApp(cfg Config, secret []byte, hc *http.Client, log *slog.Logger, metric
 	if cfg.WebhookURL != "" {
 		client := hc
 		if client == nil {
-			client = &http.Client{Timeout: 10 * time.Second}
+			client = ownClient(10 * time.Second)
 		}
-		hook = &Webhook{URL: cfg.WebhookURL, Secret: []byte(cfg.WebhookSecret), Client: client, Now: time.Now}
+		hook = &Webhook{URL: cfg.WebhookURL, Secret: []byte(cfg.WebhookSecret), HTTPDo: client, Now: time.Now}
 	}
 	a.api = &API{
 		Auth: auth, Tickets: tickets, Keys: tmpl,
@@ -104,7 +104,7 @@ func newApp(cfg Config, secret []byte, hc *http.Client, log *slog.Logger, metric
 	return a, nil
 }
 
-func authenticator(cfg Config, secret []byte, hc *http.Client) (userauth.Authenticator, error) {
+func authenticator(cfg Config, secret []byte, hc DoFunc) (userauth.Authenticator, error) {
 	switch cfg.Auth {
 	case "dev":
 		return userauth.NewDev(secret)
@@ -119,7 +119,7 @@ func authenticator(cfg Config, secret []byte, hc *http.Client) (userauth.Authent
 		defer cancel()
 		a, err := userauth.NewJWT(ctx, userauth.JWTConfig{
 			HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWTJWKSURL,
-			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, HTTPClient: hc,
+			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, HTTPDo: hc,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("jwt auth: %w", err)

@@ -19,7 +19,7 @@ import (
 
 // signedObjects is Objects with the backend's own keys: the two OSS calls
 // the API makes (HeadObject, AbortMultipartUpload), signed with the OSS SDK's
-// V4 signer and sent with any *http.Client. The native server and the Workers
+// V4 signer and sent with any DoFunc. The native server and the Workers
 // build share it; the SDK's full client is not used because it does not fit
 // the Workers size budget (about 3 MB gzip for the oss package alone) and
 // would need its transport replaced there anyway.
@@ -39,8 +39,8 @@ type signedObjectsConfig struct {
 	Bucket    string
 	// AccessKeyID and AccessKeySecret are the backend's RAM user keys.
 	AccessKeyID, AccessKeySecret string
-	// HTTPClient carries the requests; nil is a client of its own.
-	HTTPClient *http.Client
+	// HTTPDo sends the requests; nil is a client of its own.
+	HTTPDo DoFunc
 }
 
 // objectAttempts is how often a call failing in transport or with a 5xx or
@@ -55,8 +55,8 @@ func newSignedObjects(cfg signedObjectsConfig) (*signedObjects, error) {
 	if cfg.Region == "" || cfg.Bucket == "" {
 		return nil, errors.New("region and bucket are required")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 20 * time.Second}
+	if cfg.HTTPDo == nil {
+		cfg.HTTPDo = ownClient(20 * time.Second)
 	}
 	cfg.Endpoint = u.Scheme + "://" + u.Host
 	return &signedObjects{cfg: cfg, creds: &credentials.Credentials{AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret}}, nil
@@ -122,7 +122,7 @@ func (o *signedObjects) do(ctx context.Context, method, key, query string) (*htt
 		if err := o.sign.Sign(ctx, sc); err != nil {
 			return nil, fmt.Errorf("oss: sign: %w", err)
 		}
-		resp, err := o.cfg.HTTPClient.Do(req)
+		resp, err := o.cfg.HTTPDo(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("oss: %s: %w", method, err)

@@ -24,7 +24,8 @@ import (
 type Webhook struct {
 	URL    string
 	Secret []byte
-	Client *http.Client
+	// HTTPDo sends the POST (an *http.Client's Do natively).
+	HTTPDo DoFunc
 	Now    func() time.Time
 	// Attempts is how many times a failed delivery is tried (default 3).
 	Attempts int
@@ -81,7 +82,7 @@ func (w *Webhook) post(ctx context.Context, body []byte) (retry bool, err error)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(SignatureHeader, w.Sign(body, w.Now()))
-	resp, err := w.Client.Do(req)
+	resp, err := w.HTTPDo(req)
 	if err != nil {
 		return true, fmt.Errorf("webhook: %w", err)
 	}

@@ -12,18 +12,18 @@ import (
 // (cmd/worker): the same API, policy, tickets and STS code as the native
 // server, from cfg alone. It starts no local cloud, reads no disk, runs no
 // janitor, and serves neither metrics nor web assets. Every outbound call
-// (STS, OSS, webhook, JWKS) goes through httpClient, which inside a worker
-// must be the fetch-based client: net/http's default transport panics there.
+// (STS, OSS, webhook, JWKS) goes through httpDo, which inside a worker must
+// be the fetch-based one: net/http's default transport panics there.
 // cfg must be in cloud mode, endpoints pointing at OSS and STS.
 //
 // The Workers glue runs main, and so this, on every request: it only parses
 // and wires, and makes no network call (except the JWKS fetch of OSSUP_AUTH=jwt
 // with OSSUP_JWT_JWKS_URL).
-func NewWorkerApp(cfg Config, httpClient *http.Client, log *slog.Logger) (*echo.Echo, error) {
+func NewWorkerApp(cfg Config, httpDo DoFunc, log *slog.Logger) (*echo.Echo, error) {
 	if cfg.Mode != ModeCloud {
 		return nil, errors.New("the worker runs in cloud mode only (OSSUP_MODE=cloud): it cannot host the local cloud")
 	}
-	if httpClient == nil {
+	if httpDo == nil {
 		return nil, errors.New("the worker needs an HTTP client (the fetch-based one)")
 	}
 	if len(cfg.Secret) < 32 {
@@ -32,7 +32,7 @@ func NewWorkerApp(cfg Config, httpClient *http.Client, log *slog.Logger) (*echo.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a, err := newApp(cfg, []byte(cfg.Secret), httpClient, log, NewMetrics(nil))
+	a, err := newApp(cfg, []byte(cfg.Secret), httpDo, log, NewMetrics(nil))
 	if err != nil {
 		return nil, err
 	}

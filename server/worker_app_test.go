@@ -31,7 +31,7 @@ func TestWorkerAppNative(t *testing.T) {
 	}
 	ct := &countingTransport{}
 	var logs bytes.Buffer
-	e, err := NewWorkerApp(cfg, &http.Client{Transport: ct}, slog.New(slog.NewTextHandler(&logs, nil)))
+	e, err := NewWorkerApp(cfg, (&http.Client{Transport: ct}).Do, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,18 +82,18 @@ func TestWorkerAppRefusals(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		cfg    Config
-		client *http.Client
+		client DoFunc
 		want   string
 	}{
-		"dev mode":         {dev, &http.Client{}, "cloud mode only"},
+		"dev mode":         {dev, http.DefaultClient.Do, "cloud mode only"},
 		"no client":        {cloud(nil), nil, "HTTP client"},
-		"bad key template": {cloud(map[string]string{"OSSUP_KEY_TEMPLATE": "uploads/{nope}"}), &http.Client{}, "OSSUP_KEY_TEMPLATE"},
+		"bad key template": {cloud(map[string]string{"OSSUP_KEY_TEMPLATE": "uploads/{nope}"}), http.DefaultClient.Do, "OSSUP_KEY_TEMPLATE"},
 	} {
 		if _, err := NewWorkerApp(tc.cfg, tc.client, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error about %q", name, err, tc.want)
 		}
 	}
-	if _, err := NewWorkerApp(cloud(nil), &http.Client{}, nil); err != nil {
+	if _, err := NewWorkerApp(cloud(nil), http.DefaultClient.Do, nil); err != nil {
 		t.Fatalf("valid cloud config: %v", err)
 	}
 }

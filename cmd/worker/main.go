@@ -34,7 +34,7 @@ func handler() http.Handler {
 		return failed(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level(cfg.LogLevel)}))
-	e, err := server.NewWorkerApp(cfg, newHTTPClient(), log)
+	e, err := server.NewWorkerApp(cfg, fetchDo(), log)
 	if err != nil {
 		return failed(err)
 	}

@@ -15,10 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	openapi "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
-	sts "github.com/alibabacloud-go/sts-20150401/v2/client"
-	"github.com/alibabacloud-go/tea/dara"
 )
 
 // Scopes of the minted credentials.
@@ -79,14 +75,16 @@ type Config struct {
 	Duration time.Duration
 	// Scope is ScopeObject (default) or ScopePrefix.
 	Scope string
-	// HTTPClient, if set, carries the STS requests instead of the SDK's
-	// pooled client: it is installed as darabonba-openapi's
-	// utils.Config.HttpClient (a dara.HttpClient), so any RoundTripper works,
-	// e.g. a fetch-based one on Cloudflare Workers. Its own timeouts, TLS and
-	// proxy settings then apply; the SDK's are ignored.
-	HTTPClient *http.Client
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// HTTPDo, if set, sends the STS requests: an *http.Client's Do, say.
+	// Natively it replaces the SDK's pooled client (it is installed as
+	// darabonba-openapi's utils.Config.HttpClient), so the client's own
+	// timeouts, TLS and proxy settings apply and the SDK's are ignored. The
+	// js/wasm build requires it (the Workers fetch API on Cloudflare, where
+	// net/http's transport does not work). It is a func, not an interface
+	// with a Do method, for the Workers size limit: see acs3Client.
+	HTTPDo func(*http.Request) (*http.Response, error)
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // LogValue redacts the secret so logging the config is safe.
@@ -106,16 +104,36 @@ func (c Config) String() string {
 // GoString redacts the secret for %#v.
 func (c Config) GoString() string { return c.String() }
 
+// assumer makes one AssumeRole call. Natively it is the official STS SDK
+// (sdk.go); the js/wasm build uses acs3Client (assumerole.go) instead, see
+// newAssumer.
+type assumer interface {
+	// assumeRole returns the answer's Credentials, nil if it has none. An
+	// error is a failed call: an *STSError when STS answered with one,
+	// otherwise a transport or decoding error.
+	assumeRole(ctx context.Context, in assumeInput) (*rawCredentials, error)
+}
+
+// rawCredentials are the Credentials of an AssumeRole answer, unchecked.
+type rawCredentials struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	AccessKeySecret string `json:"AccessKeySecret"`
+	SecurityToken   string `json:"SecurityToken"`
+	Expiration      string `json:"Expiration"`
+}
+
+// assumeInput are the AssumeRole parameters the Minter sends.
+type assumeInput struct {
+	RoleARN, SessionName, Policy string
+	DurationSeconds              int64
+}
+
 // Minter mints upload credentials. It is safe for concurrent use.
 type Minter struct {
 	cfg Config
-	// clients holds *sts.Client values: one is never used by two calls at
-	// once, because the SDK client mutates itself on every call
-	// (darabonba-openapi v2.1.13 GetRpcHeaders).
-	clients   sync.Pool
-	newClient func() (*sts.Client, error)
-	now       func() time.Time
-	log       *slog.Logger
+	sts assumer
+	now func() time.Time
+	log *slog.Logger
 
 	mu       sync.Mutex
 	cache    map[cacheKey]cacheEntry
@@ -127,6 +145,12 @@ type Minter struct {
 
 // New validates cfg and builds the STS client.
 func New(cfg Config) (*Minter, error) {
+	return newWith(cfg, newAssumer)
+}
+
+// newWith is New with the AssumeRole implementation given, so the tests can
+// run the js/wasm one natively too.
+func newWith(cfg Config, newSTS func(Config) (assumer, error)) (*Minter, error) {
 	if cfg.Protocol == "" {
 		cfg.Protocol = "https"
 	}
@@ -167,39 +191,19 @@ func New(cfg Config) (*Minter, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("stscreds: invalid config: %w", err)
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		// Always a client of our own: tea v1.3.13's pooled client rewrites its
-		// Timeout on every call while other calls read it, a data race when
-		// two uploads are created at once.
-		hc = &http.Client{Timeout: stsCallTimeout}
-	}
-	// sts.NewClient writes into its config, so every client gets a new one.
-	newClient := func() (*sts.Client, error) {
-		return sts.NewClient(&openapi.Config{
-			AccessKeyId:     dara.String(cfg.AccessKeyID),
-			AccessKeySecret: dara.String(cfg.AccessKeySecret),
-			Endpoint:        dara.String(cfg.Endpoint),
-			Protocol:        dara.String(cfg.Protocol),
-			HttpClient:      sdkHTTPClient{hc},
-		})
-	}
-	// Build one client now so a bad configuration fails at start.
-	first, err := newClient()
+	sts, err := newSTS(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("stscreds: STS client: %w", err)
 	}
-	m := &Minter{
-		cfg:       cfg,
-		now:       cfg.Now,
-		log:       cfg.Logger,
-		cache:     map[cacheKey]cacheEntry{},
-		sweepAt:   minSweep,
-		inflight:  map[cacheKey]*flight{},
-		newClient: newClient,
-	}
-	m.clients.Put(first)
-	return m, nil
+	return &Minter{
+		cfg:      cfg,
+		sts:      sts,
+		now:      cfg.Now,
+		log:      cfg.Logger,
+		cache:    map[cacheKey]cacheEntry{},
+		sweepAt:  minSweep,
+		inflight: map[cacheKey]*flight{},
+	}, nil
 }
 
 // ForObject returns credentials allowed to upload exactly key (object scope)
@@ -246,29 +250,19 @@ func (m *Minter) assumeRole(ctx context.Context, sessionName, policy, resource s
 	ctx, cancel := context.WithTimeout(ctx, stsCallTimeout)
 	defer cancel()
 	m.calls.Add(1)
-	req := &sts.AssumeRoleRequest{
-		RoleArn:         dara.String(m.cfg.RoleARN),
-		RoleSessionName: dara.String(sessionName),
-		DurationSeconds: dara.Int64(int64(m.cfg.Duration / time.Second)),
-		Policy:          dara.String(policy),
-	}
-	client, ok := m.clients.Get().(*sts.Client)
-	if !ok {
-		var err error
-		if client, err = m.newClient(); err != nil {
-			return Credentials{}, fmt.Errorf("stscreds: STS client: %w", err)
-		}
-	}
-	resp, err := client.AssumeRoleWithContext(ctx, req, &dara.RuntimeOptions{})
-	m.clients.Put(client)
+	raw, err := m.sts.assumeRole(ctx, assumeInput{
+		RoleARN:         m.cfg.RoleARN,
+		SessionName:     sessionName,
+		Policy:          policy,
+		DurationSeconds: int64(m.cfg.Duration / time.Second),
+	})
 	if err != nil {
-		err = wrapSTSError(err)
 		m.log.LogAttrs(ctx, slog.LevelWarn, "stscreds: AssumeRole failed",
 			slog.String("session", sessionName), slog.String("scope", m.cfg.Scope),
 			slog.String("resource", resource), slog.String("error", err.Error()))
 		return Credentials{}, err
 	}
-	c, err := credentialsFrom(resp)
+	c, err := credentialsFrom(raw)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -279,20 +273,15 @@ func (m *Minter) assumeRole(ctx context.Context, sessionName, policy, resource s
 	return c, nil
 }
 
-func credentialsFrom(resp *sts.AssumeRoleResponse) (Credentials, error) {
-	if resp == nil || resp.Body == nil || resp.Body.Credentials == nil {
+func credentialsFrom(rc *rawCredentials) (Credentials, error) {
+	if rc == nil {
 		return Credentials{}, errors.New("stscreds: AssumeRole response has no Credentials")
 	}
-	rc := resp.Body.Credentials
-	c := Credentials{
-		AccessKeyID:     dara.StringValue(rc.AccessKeyId),
-		AccessKeySecret: dara.StringValue(rc.AccessKeySecret),
-		SecurityToken:   dara.StringValue(rc.SecurityToken),
-	}
+	c := Credentials{AccessKeyID: rc.AccessKeyID, AccessKeySecret: rc.AccessKeySecret, SecurityToken: rc.SecurityToken}
 	if c.AccessKeyID == "" || c.AccessKeySecret == "" || c.SecurityToken == "" {
 		return Credentials{}, errors.New("stscreds: AssumeRole response has incomplete Credentials")
 	}
-	exp, err := time.Parse(time.RFC3339, dara.StringValue(rc.Expiration))
+	exp, err := time.Parse(time.RFC3339, rc.Expiration)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("stscreds: AssumeRole response Expiration: %w", err)
 	}

@@ -175,7 +175,7 @@ func TestConcurrentCallersShareOneAssumeRole(t *testing.T) {
 	cl := startCloud(t, nil)
 	tr := &gatedTransport{gate: make(chan struct{})}
 	cfg := minterConfig(cl, ScopePrefix)
-	cfg.HTTPClient = &http.Client{Transport: tr}
+	cfg.HTTPDo = (&http.Client{Transport: tr}).Do
 	m := newMinter(t, cfg)
 	const n = 16
 	const prefix = "uploads/u-9/"
@@ -225,7 +225,7 @@ func TestWaiterCancellationDoesNotFailOthers(t *testing.T) {
 	cl := startCloud(t, nil)
 	tr := &gatedTransport{gate: make(chan struct{})}
 	cfg := minterConfig(cl, ScopePrefix)
-	cfg.HTTPClient = &http.Client{Transport: tr}
+	cfg.HTTPDo = (&http.Client{Transport: tr}).Do
 	m := newMinter(t, cfg)
 	const prefix = "uploads/u-5/"
 	ctx, cancel := context.WithCancel(bg)

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -35,41 +34,40 @@ type jwksKeys struct {
 	kf keyfunc.Keyfunc
 }
 
-// newJWKSKeys builds the keyfunc/jwkset storage for cfg.JWKSURL and performs the first fetch.
+// newJWKSKeys builds the key storage for cfg.JWKSURL, performs the first fetch and starts the refresh, which ends
+// with ctx or the returned cancel.
 func newJWKSKeys(ctx context.Context, cfg JWTConfig) (*jwksKeys, context.CancelFunc, error) {
 	if err := checkJWKSURL(cfg.JWKSURL); err != nil {
 		return nil, nil, err
 	}
-	client := limitedClient(cfg.HTTPClient)
+	do := cfg.HTTPDo
+	if do == nil {
+		do = defaultJWKSDo()
+	}
 	interval := cfg.JWKSRefreshInterval
 	if interval <= 0 {
 		interval = jwksRefreshInterval
 	}
-	var onErr func(context.Context, error)
-	if cfg.OnJWKSError != nil {
-		onErr = func(_ context.Context, err error) { cfg.OnJWKSError(fmt.Errorf("userauth: JWKS refresh: %w", err)) }
-	}
-	// The storage's refresh goroutine starts before the first fetch; a child context lets us stop it again when
-	// that fetch fails.
-	ctx, cancel := context.WithCancel(ctx)
-	store, err := jwkset.NewStorageFromHTTP(cfg.JWKSURL, jwkset.HTTPClientStorageOptions{
-		Client:              client,
-		Ctx:                 ctx,
-		HTTPTimeout:         jwksTimeout,
-		RefreshErrorHandler: onErr,
-		RefreshInterval:     interval,
+	store := &jwksStore{
+		url: cfg.JWKSURL,
+		do:  do,
 		// jwkset v0.8.0's validation re-marshals keys and panics on an EC coordinate longer than the curve size
 		// (fixed upstream in jwkset PR #66); in the refresh goroutine that would crash the process. Our own
 		// checks (keyFits: RSA ≥ 2048 bits, EC on P-256) and crypto/ecdsa's point validation stand in for it.
-		ValidateOptions: jwkset.JWKValidateOptions{SkipAll: true},
-	})
+		validate:   jwkset.JWKValidateOptions{SkipAll: true},
+		unknownKID: rate.NewLimiter(rate.Every(jwksUnknownKIDEvery), 1),
+	}
+	if cfg.OnJWKSError != nil {
+		store.onErr = func(err error) { cfg.OnJWKSError(fmt.Errorf("userauth: JWKS refresh: %w", err)) }
+	}
+	first, cancelFirst := context.WithTimeout(ctx, jwksTimeout)
+	err := store.refresh(first)
+	cancelFirst()
 	if err != nil {
-		cancel()
-		return nil, nil, fmt.Errorf("userauth: fetching JWKS %s: %w", cfg.JWKSURL, err)
+		return nil, nil, fmt.Errorf("userauth: fetching JWKS %s: failed to perform first HTTP request for JWK Set: %w", cfg.JWKSURL, err)
 	}
 	all, err := store.KeyReadAll(ctx)
 	if err != nil {
-		cancel()
 		return nil, nil, fmt.Errorf("userauth: reading JWKS %s: %w", cfg.JWKSURL, err)
 	}
 	usable := 0
@@ -79,23 +77,12 @@ func newJWKSKeys(ctx context.Context, cfg JWTConfig) (*jwksKeys, context.CancelF
 		}
 	}
 	if usable == 0 {
-		cancel()
 		return nil, nil, fmt.Errorf("userauth: JWKS %s has no RS256 (RSA ≥ %d bits) or ES256 (P-256) key", cfg.JWKSURL, minRSABits)
 	}
-	storage, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
-		HTTPURLs: map[string]jwkset.Storage{cfg.JWKSURL: store},
-		// Bounds the wait for the limiter and the unknown-kid refresh request itself; a limiter that would make
-		// the caller wait longer refuses at once, so requests never queue behind it.
-		RateLimitWaitMax:  jwksTimeout,
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(jwksUnknownKIDEvery), 1),
-	})
-	if err != nil {
-		cancel()
-		return nil, nil, fmt.Errorf("userauth: JWKS client: %w", err)
-	}
+	ctx, cancel := context.WithCancel(ctx)
 	kf, err := keyfunc.New(keyfunc.Options{
 		Ctx:     ctx,
-		Storage: storage,
+		Storage: store,
 		// Encryption keys ("use":"enc") never verify signatures; keys without "use" are the common case.
 		UseWhitelist: []jwkset.USE{jwkset.UseSig, ""},
 	})
@@ -103,6 +90,7 @@ func newJWKSKeys(ctx context.Context, cfg JWTConfig) (*jwksKeys, context.CancelF
 		cancel()
 		return nil, nil, fmt.Errorf("userauth: JWKS keyfunc: %w", err)
 	}
+	go store.refreshEvery(ctx, interval)
 	return &jwksKeys{kf: kf}, cancel, nil
 }
 
@@ -181,39 +169,10 @@ func publicKey(key any) any {
 	return key
 }
 
-// limitedClient returns a copy of c (or a default client) whose response bodies are capped, so a broken or hostile
-// JWKS endpoint cannot make the decoder buffer without bound.
-func limitedClient(c *http.Client) *http.Client {
-	var cp http.Client
-	if c != nil {
-		cp = *c
-	} else {
-		cp.Timeout = jwksTimeout
-	}
-	base := cp.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	cp.Transport = limitTransport{base: base, max: jwksMaxBody}
-	return &cp
-}
-
-type limitTransport struct {
-	base http.RoundTripper
-	max  int64
-}
-
-func (t limitTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(r)
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = &limitedBody{ReadCloser: resp.Body, left: t.max}
-	return resp, nil
-}
-
 var errJWKSTooLarge = fmt.Errorf("JWKS document larger than %d bytes", jwksMaxBody)
 
+// limitedBody caps a JWKS response body, so a broken or hostile endpoint cannot make the decoder buffer without
+// bound.
 type limitedBody struct {
 	io.ReadCloser
 	left int64

@@ -277,17 +277,17 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestJWKSUsesConfiguredHTTPClient(t *testing.T) {
+func TestJWKSUsesConfiguredHTTPDo(t *testing.T) {
 	js := newJWKSServer(t, ecJWK("ec-1", &ecKey().PublicKey))
 	var used atomic.Int64
 	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		used.Add(1)
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	srv := serveAuth(t, newJWKSAuth(t, JWTConfig{JWKSURL: js.URL, HTTPClient: client}))
+	srv := serveAuth(t, newJWKSAuth(t, JWTConfig{JWKSURL: js.URL, HTTPDo: client.Do}))
 	wantUser(t, call(t, nil, srv.URL, "Bearer "+sign(t, jwt.SigningMethodES256, ecKey(), claims("ec-user"), kidHeader("ec-1"))), "ec-user")
 	if used.Load() == 0 {
-		t.Fatal("configured HTTPClient not used for the JWKS fetch")
+		t.Fatal("configured HTTPDo not used for the JWKS fetch")
 	}
 }
 

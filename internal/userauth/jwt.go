@@ -19,8 +19,9 @@ type JWTConfig struct {
 	// host. Keys are refreshed every JWKSRefreshInterval and, at most once per 5 minutes, when a token names an
 	// unknown kid (key rotation).
 	JWKSURL string
-	// HTTPClient fetches the JWKS (nil = a client with a 10 s timeout). Response bodies are capped at 1 MiB.
-	HTTPClient *http.Client
+	// HTTPDo fetches the JWKS: an *http.Client's Do, say (nil = a client with a 10 s timeout; required in the js/wasm
+	// build, where it is the Workers fetch API). Response bodies are capped at 1 MiB.
+	HTTPDo func(*http.Request) (*http.Response, error)
 	// JWKSRefreshInterval is the background refresh period (default 1 h). The refresh goroutine ends when the
 	// context given to NewJWT ends.
 	JWKSRefreshInterval time.Duration
