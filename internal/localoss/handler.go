@@ -145,7 +145,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	opName := "-"
 	if c.op != nil {
 		opName = c.op.Name
-		h.stats.record(opName, rec.status, c.bodyBytes.Load())
+		h.stats.record(opName, rec.status)
 	}
 	attrs := []any{
 		"request_id", c.requestID, "op", opName, "method", r.Method, "bucket", c.bucket,
@@ -210,7 +210,8 @@ func (h *Handler) serve(c *call) {
 		return
 	}
 	if r.Body != nil {
-		r.Body = &countingBody{ReadCloser: r.Body, n: c.bodyBytes}
+		op := c.op.Name
+		r.Body = &countingBody{ReadCloser: r.Body, n: c.bodyBytes, add: func(n int64) { h.stats.addBytes(op, n) }}
 	}
 
 	if h.cfg.Faults != nil {
@@ -379,11 +380,15 @@ func remoteIP(r *http.Request) string {
 
 type countingBody struct {
 	io.ReadCloser
-	n *atomic.Int64
+	n   *atomic.Int64
+	add func(int64)
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	b.n.Add(int64(n))
+	if n > 0 {
+		b.n.Add(int64(n))
+		b.add(int64(n))
+	}
 	return n, err
 }

@@ -18,7 +18,8 @@ type Stats struct {
 // OpStats are the counters of one operation.
 type OpStats struct {
 	Requests int64 `json:"requests"`
-	// BytesIn is the request body bytes the endpoint read, whatever the outcome.
+	// BytesIn is the request body bytes the endpoint has read, whatever the
+	// outcome, counted as they arrive.
 	BytesIn int64 `json:"bytesIn"`
 	// Errors counts responses with status >= 400.
 	Errors int64 `json:"errors"`
@@ -26,19 +27,34 @@ type OpStats struct {
 
 func newStats() *Stats { return &Stats{ops: map[string]*OpStats{}} }
 
-func (s *Stats) record(op string, status int, bytesIn int64) {
+// record counts a finished request. Its body bytes were counted as they
+// arrived (addBytes).
+func (s *Stats) record(op string, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.ops[op]
-	if o == nil {
-		o = &OpStats{}
-		s.ops[op] = o
-	}
+	o := s.op(op)
 	o.Requests++
-	o.BytesIn += bytesIn
 	if status >= 400 {
 		o.Errors++
 	}
+}
+
+// addBytes counts body bytes as the endpoint reads them, so a request still
+// streaming (or draining after its client went away) shows in BytesIn now,
+// not only when it ends.
+func (s *Stats) addBytes(op string, n int64) {
+	s.mu.Lock()
+	s.op(op).BytesIn += n
+	s.mu.Unlock()
+}
+
+func (s *Stats) op(name string) *OpStats {
+	o := s.ops[name]
+	if o == nil {
+		o = &OpStats{}
+		s.ops[name] = o
+	}
+	return o
 }
 
 // Snapshot returns a copy of the counters.
