@@ -47,6 +47,11 @@ type Options struct {
 	WaitOnline func(ctx context.Context) error
 	// Store keeps checkpoints for resuming; nil disables resuming.
 	Store checkpoint.Store
+	// InUse reports whether the upload with checkpoint id is driven
+	// elsewhere (another tab: a Web Lock is held), so that starting an
+	// edited version of a file never aborts it. Nil means nothing runs
+	// outside this Engine.
+	InUse func(ctx context.Context, id string) bool
 	// Logger receives the engine's logs (default: discarded).
 	Logger *slog.Logger
 	// ProgressInterval is the period of progress events (default 250 ms).

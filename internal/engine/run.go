@@ -64,6 +64,9 @@ func (u *Upload) prepare(ctx context.Context) error {
 		if err != nil || ok {
 			return err
 		}
+		if err := u.supersede(ctx); err != nil {
+			return err
+		}
 	}
 	var sess *Session
 	err := u.retrier().do(ctx, "backend.create", func(ctx context.Context) error {
