@@ -86,11 +86,24 @@ func TestPauseStopsTraffic(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupDemo.handles[0].state === 'paused'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("never paused: %v", err)
 	}
-	time.Sleep(300 * time.Millisecond) // let aborted requests finish on the server
+	// The aborted requests' bytes already in the server's socket buffers
+	// drain at the throttled rate; then traffic must stop for good.
+	settled := false
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		before := uploadPartBytes(srv)
+		time.Sleep(1500 * time.Millisecond)
+		if uploadPartBytes(srv) == before {
+			settled = true
+			break
+		}
+	}
+	if !settled {
+		t.Fatal("bytes kept arriving while paused")
+	}
 	before := uploadPartBytes(srv)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(2 * time.Second)
 	if after := uploadPartBytes(srv); after != before {
-		t.Fatalf("bytes kept arriving while paused: %d then %d", before, after)
+		t.Fatalf("traffic resumed while paused: %d then %d", before, after)
 	}
 	if err := srv.Cloud().Faults.Set(faults.Config{}); err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 			b.Header.Set(k, h.Get(k).String())
 		}
 	}
-	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline}
+	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse}
 	if v := o.Get("concurrency"); v.Type() == js.TypeNumber {
 		opts.Concurrency = v.Int()
 	}
@@ -69,6 +69,13 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 	a.eng = engine.New(t, b, opts)
 	a.mu.Unlock()
 	return nil
+}
+
+// inUse reports whether another tab drives the upload with checkpoint id:
+// it holds the upload's Web Lock. When unsure, it says yes, the safe side.
+func (a *app) inUse(ctx context.Context, id string) bool {
+	v, err := await(ctx, a.global.Call("ossupLockHeld", "ossup-upload:"+id))
+	return err != nil || v.Truthy()
 }
 
 // waitOnline blocks while the browser says it is offline.

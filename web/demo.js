@@ -75,7 +75,8 @@ export async function startDemo(assets) {
       li.querySelector('.err').textContent = plain(err);
       render();
     });
-    h.done.then((r) => { demo.results.push({ id: h.id, name: h.file.name, ...r }); render(); }, () => {});
+    h.done.then((r) => { demo.results.push({ id: h.id, name: h.file.name, ...r }); render(); }, () => {})
+      .finally(() => demo.renderPending && demo.renderPending());
     li.querySelector('.pause').onclick = () => h.pause();
     li.querySelector('.resume').onclick = () => h.resume();
     li.querySelector('.cancel').onclick = () => h.cancel();
@@ -112,11 +113,14 @@ export async function startDemo(assets) {
     };
     drop.after(btn);
   }
-  const pending = await uploader.pending().catch(() => []);
-  demo.pending = pending;
-  if (pending.length) {
-    document.getElementById('resumable').hidden = false;
+  // The resumable list is redrawn whenever an upload ends, so it never
+  // shows one that was finished, replaced or discarded.
+  const renderPending = async () => {
+    const pending = await uploader.pending().catch(() => []);
+    demo.pending = pending;
     const ul = document.getElementById('pending');
+    ul.replaceChildren();
+    document.getElementById('resumable').hidden = pending.length === 0;
     for (const p of pending) {
       const li = document.createElement('li');
       li.textContent = p.name + ' — ' + fmtBytes(p.bytesDone) + ' of ' + fmtBytes(p.size) + ' uploaded ';
@@ -130,5 +134,7 @@ export async function startDemo(assets) {
       }
       ul.appendChild(li);
     }
-  }
+  };
+  demo.renderPending = renderPending;
+  await renderPending();
 }

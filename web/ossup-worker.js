@@ -63,6 +63,10 @@ self.ossupLock = (name) => new Promise((resolve) => {
   });
 });
 
+// ossupLockHeld tells whether some tab holds an upload's lock, so the engine
+// never supersedes an upload another tab is driving.
+self.ossupLockHeld = (name) => navigator.locks.query().then((s) => s.held.some((l) => l.name === name));
+
 self.ossupEmit = (id, event) => postMessage({ type: 'event', id, event });
 
 let engine = null;
