@@ -62,6 +62,7 @@ bench: build worker
 	$(GO) run ./bench/ingest -size-mib $(BENCHSIZE) -runs $(BENCHRUNS)
 	$(GO) run ./bench/sessions -rounds $(BENCHRUNS)
 	$(GO) run ./bench/worker -dir worker -rounds $(BENCHRUNS)
+	$(GO) run ./bench/assets -web web
 
 # worker: the Cloudflare Workers build in worker/build. Keep the flags in step
 # with internal/workertest.BuildFlags.

@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"context"
+	"crypto/sha256"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+	"github.com/chromedp/chromedp"
+
+	"github.com/ossup/ossup/internal/janitor"
+	"github.com/ossup/ossup/server"
+)
+
+// interruptedUpload uploads a fresh file on the throttled link, reloads the
+// page once a few parts are confirmed, and returns the page, the file and
+// the id of the multipart upload left open.
+func interruptedUpload(t *testing.T, srv *server.Server, base, name string, data []byte, mtime time.Time) (context.Context, string, string) {
+	t.Helper()
+	ctx := openDemo(t, base)
+	path := filepath.Join(t.TempDir(), name)
+	writeWithTime(t, path, data, mtime)
+	pickFiles(ctx, t, path)
+	waitConfirmed(ctx, t, 0, 2*rpPart)
+	old := uploadIDs(t, srv)
+	if len(old) != 1 {
+		t.Fatalf("%d multipart uploads open mid-upload, want 1", len(old))
+	}
+	if pending := reloadMidUpload(ctx, t, srv); len(pending) != 1 || pending[0].Name != name {
+		t.Fatalf("after the reload the page lists %+v, want %s", pending, name)
+	}
+	return ctx, path, old[0]
+}
+
+// TestModifiedFileRestarts: the file is edited in place (new content, new
+// modification time) between the reload and the re-pick. Its identity no
+// longer matches the checkpoint, so the upload starts over; the old
+// multipart upload is aborted and its checkpoint removed, and the object is
+// the edited file.
+func TestModifiedFileRestarts(t *testing.T) {
+	t.Parallel()
+	srv, base := rpBackend(t)
+	mtime := time.Now().Add(-time.Hour).Truncate(time.Second)
+	ctx, path, old := interruptedUpload(t, srv, base, "report.bin", noise(5, rpSize), mtime)
+
+	edited := noise(6, rpSize)
+	writeWithTime(t, path, edited, mtime.Add(90*time.Second))
+	pickFiles(ctx, t, path)
+	res := waitResults(ctx, t, 1, time.Minute)
+	if got := readBack(t, srv, res[0].Key); sha256.Sum256(got) != sha256.Sum256(edited) {
+		t.Fatalf("object is not the edited file (%d bytes stored)", len(got))
+	}
+	if n := opRequests(srv, "InitiateMultipartUpload"); n != 2 {
+		t.Errorf("%d uploads initiated, want 2 (a fresh start)", n)
+	}
+	if ids, n := uploadIDs(t, srv), opRequests(srv, "AbortMultipartUpload"); len(ids) != 0 || n != 1 {
+		t.Fatalf("multipart uploads left %v after %d aborts (the old one was %s)", ids, n, old)
+	}
+	if p := pendingNow(ctx, t); len(p) != 0 {
+		t.Fatalf("checkpoints left: %+v", p)
+	}
+}
+
+// corruptCheckpoints flips bytes in the main checkpoint records in
+// IndexedDB, and in their ":anchor" copies too if anchors is set, from the
+// page (as disk damage or a buggy extension would). It returns the keys it
+// damaged.
+func corruptCheckpoints(ctx context.Context, t testing.TB, anchors bool) []string {
+	t.Helper()
+	js := `new Promise((resolve, reject) => {
+  const open = indexedDB.open('ossup');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const tx = db.transaction('checkpoints', 'readwrite');
+    const damaged = [];
+    tx.objectStore('checkpoints').openCursor().onsuccess = (e) => {
+      const c = e.target.result;
+      if (!c) return;
+      const key = String(c.key);
+      if (!key.endsWith(':anchor') || ` + map[bool]string{true: "true", false: "false"}[anchors] + `) {
+        const v = new Uint8Array(c.value);
+        for (let i = 7; i < v.length; i += 61) v[i] ^= 0x5a;
+        c.update(v);
+        damaged.push(key);
+      }
+      c.continue();
+    };
+    tx.oncomplete = () => { db.close(); resolve(damaged); };
+    tx.onerror = () => reject(tx.error);
+  };
+})`
+	keys, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("corrupt the checkpoints: %v", err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// TestDamagedCheckpointRestarts: the IndexedDB record of an interrupted
+// upload is damaged before the re-pick. The engine refuses to resume from
+// it and uploads the file afresh, identical.
+//
+//   - Main record damaged: the anchor copy still names the old multipart
+//     upload, so the engine aborts it; nothing is left behind.
+//   - Main record and anchor damaged: nothing in the browser names the old
+//     upload any more, so the engine cannot abort it. It stays open at OSS
+//     until the backend's janitor (OSSUP_JANITOR_MAX_AGE after its
+//     initiation) aborts it, which the test shows by running the janitor as
+//     it would run later.
+func TestDamagedCheckpointRestarts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		anchors bool
+	}{{"record", false}, {"record and anchor", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, base := rpBackend(t)
+			data := noise(7, rpSize)
+			ctx, path, old := interruptedUpload(t, srv, base, "damaged.bin", data, time.Now().Add(-time.Hour))
+			keys := corruptCheckpoints(ctx, t, tc.anchors)
+			wantKeys, wantPending := 1, 1
+			if tc.anchors {
+				wantKeys, wantPending = 2, 0
+			}
+			if len(keys) != wantKeys || strings.HasSuffix(keys[0], ":anchor") || (tc.anchors && !strings.HasSuffix(keys[1], ":anchor")) {
+				t.Fatalf("damaged %v, want the record (and its anchor: %v)", keys, tc.anchors)
+			}
+			// A damaged record is never offered for resuming; the intact
+			// anchor keeps the upload listed.
+			if p := pendingNow(ctx, t); len(p) != wantPending {
+				t.Fatalf("resumable after the damage: %+v, want %d", p, wantPending)
+			}
+
+			pickFiles(ctx, t, path)
+			res := waitResults(ctx, t, 1, time.Minute)
+			if got := readBack(t, srv, res[0].Key); sha256.Sum256(got) != sha256.Sum256(data) {
+				t.Fatalf("object differs (%d bytes stored)", len(got))
+			}
+			if n := opRequests(srv, "InitiateMultipartUpload"); n != 2 {
+				t.Errorf("%d uploads initiated, want 2 (a fresh start)", n)
+			}
+			if p := pendingNow(ctx, t); len(p) != 0 {
+				t.Fatalf("checkpoints left: %+v", p)
+			}
+			ids := uploadIDs(t, srv)
+			aborts := opRequests(srv, "AbortMultipartUpload")
+			if !tc.anchors {
+				if len(ids) != 0 || aborts != 1 {
+					t.Fatalf("multipart uploads left %v after %d aborts (the old one was %s)", ids, aborts, old)
+				}
+				return
+			}
+			if aborts != 0 {
+				t.Fatalf("%d aborts with no intact record naming the old upload", aborts)
+			}
+			if !slices.Equal(ids, []string{old}) {
+				t.Fatalf("open uploads %v, want only the orphan %s", ids, old)
+			}
+			if n := runJanitorLater(t, srv, res[0].Key); n != 1 {
+				t.Fatalf("janitor aborted %d uploads, want the orphan", n)
+			}
+			if ids := uploadIDs(t, srv); len(ids) != 0 {
+				t.Fatalf("uploads left after the janitor: %v", ids)
+			}
+			if got := readBack(t, srv, res[0].Key); sha256.Sum256(got) != sha256.Sum256(data) {
+				t.Fatal("the janitor damaged the completed object")
+			}
+		})
+	}
+}
+
+// runJanitorLater runs the backend's janitor once, configured as the
+// backend configures it, with a clock past its minimum age.
+func runJanitorLater(t testing.TB, srv *server.Server, key string) int {
+	t.Helper()
+	cl := srv.Cloud()
+	c := oss.NewClient(oss.LoadDefaultConfig().WithEndpoint(cl.OSSEndpoint).WithRegion(cl.Config.Region).WithUsePathStyle(true).
+		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cl.Config.AccessKeyID, cl.Config.AccessKeySecret)))
+	prefix, _, _ := strings.Cut(key, "/")
+	j, err := janitor.New(janitor.Config{
+		Client: c, Bucket: cl.Config.Bucket, Prefix: prefix + "/", MaxAge: time.Hour,
+		Now: func() time.Time { return time.Now().Add(2 * time.Hour) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := j.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
