@@ -52,7 +52,10 @@ vet:
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./cmd/worker ./server
 
 test: deps vet build
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e$$)
+	@# The browser tests drive Chromium out of process: -race would only slow
+	@# them (the Go code they exercise has its own -race tests above).
+	$(GO) test -count=1 -timeout 30m ./e2e
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 fuzz:

@@ -31,6 +31,30 @@ func uploadPartBytes(srv *server.Server) int64 {
 	return srv.Cloud().OSS.Stats().Snapshot()["UploadPart"].BytesIn
 }
 
+// waitQuiet waits until the server stops receiving UploadPart bytes (bodies
+// of aborted requests already in its socket buffers drain at the throttled
+// rate first), then checks that no new traffic starts.
+func waitQuiet(t *testing.T, srv *server.Server, what string) {
+	t.Helper()
+	settled := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		before := uploadPartBytes(srv)
+		time.Sleep(1500 * time.Millisecond)
+		if uploadPartBytes(srv) == before {
+			settled = true
+			break
+		}
+	}
+	if !settled {
+		t.Fatalf("bytes kept arriving %s", what)
+	}
+	before := uploadPartBytes(srv)
+	time.Sleep(2 * time.Second)
+	if after := uploadPartBytes(srv); after != before {
+		t.Fatalf("traffic started again %s: %d then %d", what, before, after)
+	}
+}
+
 // startSlow picks a 12 MiB file on a throttled link and waits until parts
 // are moving.
 func startSlow(t *testing.T, env map[string]string) (*server.Server, context.Context) {
@@ -65,11 +89,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 		t.Fatalf("%d multipart uploads left after cancel", n)
 	}
 	// No request stays in flight: the server stops receiving bytes.
-	before := uploadPartBytes(srv)
-	time.Sleep(1500 * time.Millisecond)
-	if after := uploadPartBytes(srv); after != before {
-		t.Fatalf("bytes kept arriving after cancel: %d then %d", before, after)
-	}
+	waitQuiet(t, srv, "after cancel")
 	pending, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.ossupDemo.uploader.pending().then(p => p.length)`, chromedp.EvalAwaitPromise))
 	if err != nil || pending != 0 {
 		t.Fatalf("checkpoints left after cancel: %d (%v)", pending, err)
@@ -86,25 +106,7 @@ func TestPauseStopsTraffic(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupDemo.handles[0].state === 'paused'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("never paused: %v", err)
 	}
-	// The aborted requests' bytes already in the server's socket buffers
-	// drain at the throttled rate; then traffic must stop for good.
-	settled := false
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-		before := uploadPartBytes(srv)
-		time.Sleep(1500 * time.Millisecond)
-		if uploadPartBytes(srv) == before {
-			settled = true
-			break
-		}
-	}
-	if !settled {
-		t.Fatal("bytes kept arriving while paused")
-	}
-	before := uploadPartBytes(srv)
-	time.Sleep(2 * time.Second)
-	if after := uploadPartBytes(srv); after != before {
-		t.Fatalf("traffic resumed while paused: %d then %d", before, after)
-	}
+	waitQuiet(t, srv, "while paused")
 	if err := srv.Cloud().Faults.Set(faults.Config{}); err != nil {
 		t.Fatal(err)
 	}
