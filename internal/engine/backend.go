@@ -140,7 +140,13 @@ func (b *Backend) call(ctx context.Context, path string, in, out any) error {
 	h.Set("Content-Type", "application/json")
 	resp, err := b.T.Do(ctx, &Request{Method: http.MethodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw})
 	if err != nil {
-		return fmt.Errorf("engine: backend %s: %w", path, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("engine: backend %s: %w", path, ctx.Err())
+		}
+		// No answer at all: the network (or the backend) is unreachable
+		// for now. Like an OSS request, the call is retried once the
+		// browser is back online, never failed at once.
+		return &netError{fmt.Errorf("engine: backend %s: %w", path, err)}
 	}
 	if resp.Status/100 != 2 {
 		return apiError(resp)
