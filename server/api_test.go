@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"hash/crc64"
 	"io"
 	"log/slog"
@@ -203,7 +204,7 @@ func TestCredentialsAreScopedToOneKey(t *testing.T) {
 	denied := func(what string, err error) {
 		t.Helper()
 		var se *oss.ServiceError
-		if err == nil || !asSE(err, &se) || se.StatusCode != 403 || se.Code != "AccessDenied" {
+		if err == nil || !errors.As(err, &se) || se.StatusCode != 403 || se.Code != "AccessDenied" {
 			t.Errorf("%s: want 403 AccessDenied, got %v", what, err)
 		}
 	}
@@ -216,21 +217,6 @@ func TestCredentialsAreScopedToOneKey(t *testing.T) {
 	denied("delete own object", err)
 	_, err = c.ListMultipartUploads(ctx, &oss.ListMultipartUploadsRequest{Bucket: oss.Ptr(a.Bucket)})
 	denied("list multipart uploads", err)
-}
-
-func asSE(err error, se **oss.ServiceError) bool {
-	for err != nil {
-		if s, ok := err.(*oss.ServiceError); ok {
-			*se = s
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 func TestTicketsAndAuthRefusals(t *testing.T) {
@@ -306,7 +292,7 @@ func TestAbortThroughBackend(t *testing.T) {
 	}
 	_, err = rootOSS(b.srv.Cloud()).ListParts(ctx, &oss.ListPartsRequest{Bucket: oss.Ptr(s.Bucket), Key: oss.Ptr(s.Key), UploadId: init.UploadId})
 	var se *oss.ServiceError
-	if !asSE(err, &se) || se.Code != "NoSuchUpload" {
+	if !errors.As(err, &se) || se.Code != "NoSuchUpload" {
 		t.Fatalf("upload still there after abort: %v", err)
 	}
 	r = alice.post("/api/v1/uploads/abort", map[string]any{"ticket": s.Ticket, "uploadId": *init.UploadId})

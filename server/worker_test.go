@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -184,7 +185,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 		}
 		_, err = rootOSS(cl).ListParts(ctx, &oss.ListPartsRequest{Bucket: oss.Ptr(a.Bucket), Key: oss.Ptr(a.Key), UploadId: init.UploadId})
 		var se *oss.ServiceError
-		if !asSE(err, &se) || se.Code != "NoSuchUpload" {
+		if !errors.As(err, &se) || se.Code != "NoSuchUpload" {
 			t.Fatalf("upload still there after abort: %v", err)
 		}
 		r = alice.post("/api/v1/uploads/abort", map[string]any{"ticket": a.Ticket, "uploadId": *init.UploadId})

@@ -264,7 +264,7 @@ func expectCrash(t *testing.T, c *child, step string, err error) {
 		t.Fatalf("the call succeeded: step %s was never reached", step)
 	}
 	var se *oss.ServiceError
-	if asServiceError(err, &se) {
+	if errors.As(err, &se) {
 		t.Fatalf("the call got a service answer instead of a dead connection: %v", err)
 	}
 	c.wait(t)
@@ -285,7 +285,7 @@ func md5ETag(b []byte) string {
 
 func isCode(err error, code string) bool {
 	var se *oss.ServiceError
-	return asServiceError(err, &se) && se.Code == code
+	return errors.As(err, &se) && se.Code == code
 }
 
 // getObject reads key whole; the SDK verifies the body's CRC64 against the

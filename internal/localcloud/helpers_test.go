@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"hash/crc64"
 	"io"
 	"math/rand/v2"
@@ -133,7 +134,7 @@ func serviceError(t testing.TB, err error, status int, code string) *oss.Service
 	if err == nil {
 		t.Fatalf("want %d %s, got success", status, code)
 	}
-	if !asServiceError(err, &se) {
+	if !errors.As(err, &se) {
 		t.Fatalf("want %d %s, got %v", status, code, err)
 	}
 	if se.StatusCode != status || se.Code != code {
@@ -143,21 +144,6 @@ func serviceError(t testing.TB, err error, status int, code string) *oss.Service
 		t.Errorf("error %s without a request id", code)
 	}
 	return se
-}
-
-func asServiceError(err error, se **oss.ServiceError) bool {
-	for err != nil {
-		if s, ok := err.(*oss.ServiceError); ok {
-			*se = s
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
 }
 
 // localhostDialer sends every connection to the loopback address, so
