@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/chromedp/chromedp"
+)
+
+// TestCORSSelfDiagnosis: a bucket whose CORS rule does not expose ETag and
+// x-oss-hash-crc64ecma (a common misconfiguration) makes both a multipart
+// and a single-PutObject upload stop with code CORSExposeHeaders and a
+// message, shown in the page, naming the exact rule to add. Once the rule
+// is fixed, picking the files again uploads them.
+func TestCORSSelfDiagnosis(t *testing.T) {
+	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(256 << 10)})
+	c, bucket := rootOSS(srv), oss.Ptr(srv.Cloud().Config.Bucket)
+	bg := context.Background()
+	good, err := c.GetBucketCors(bg, &oss.GetBucketCorsRequest{Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := &oss.CORSConfiguration{CORSRules: []oss.CORSRule{{
+		AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
+		AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"x-oss-request-id"}, MaxAgeSeconds: oss.Ptr(int64(600)),
+	}}}
+	if _, err := c.PutBucketCors(bg, &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: broken}); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := openDemo(t, base)
+	dir := t.TempDir()
+	multi, multiData := writeFile(t, dir, "cors-multi.bin", 600_000)
+	small, smallData := writeFile(t, dir, "cors-small.bin", 50_000)
+	pickFiles(ctx, t, multi, small)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupDemo.errors.length >= 2`, chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		t.Fatalf("the uploads did not fail: %v", err)
+	}
+	errs := pageErrors(ctx, t)
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll('#uploads li')].map(li => li.querySelector('strong').textContent + ': ' + li.querySelector('.err').textContent))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	if err := json.Unmarshal([]byte(raw), &shown); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the page shows: %q", shown)
+	for _, e := range errs {
+		msg, _ := e["message"].(string)
+		if e["code"] != "CORSExposeHeaders" {
+			t.Errorf("error code %v, want CORSExposeHeaders: %s", e["code"], msg)
+		}
+		for _, want := range []string{"<ExposeHeader>ETag</ExposeHeader>", "<ExposeHeader>x-oss-hash-crc64ecma</ExposeHeader>", "CORS"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("the message does not name %s: %s", want, msg)
+			}
+		}
+		found := false
+		for _, s := range shown {
+			found = found || strings.Contains(s, msg)
+		}
+		if !found {
+			t.Errorf("the page does not show the message %q", msg)
+		}
+	}
+	var ops []string
+	for _, s := range shown {
+		switch {
+		case strings.HasPrefix(s, "cors-multi.bin: ") && strings.Contains(s, "UploadPart"):
+			ops = append(ops, "UploadPart")
+		case strings.HasPrefix(s, "cors-small.bin: ") && strings.Contains(s, "PutObject"):
+			ops = append(ops, "PutObject")
+		}
+	}
+	if len(ops) != 2 {
+		t.Errorf("the messages should name the failing request of each file (UploadPart, PutObject): %q", shown)
+	}
+
+	// The advice works: with the rule fixed, the same files go up.
+	if _, err := c.PutBucketCors(bg, &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: good.CORSConfiguration}); err != nil {
+		t.Fatal(err)
+	}
+	pickFiles(ctx, t, multi, small)
+	raw, err = chromedp.Run(ctx, chromedp.Poll[string](`(d => d.results.length >= 2 ? JSON.stringify(d.results) : null)(window.ossupDemo)`,
+		chromedp.WithPollingTimeout(time.Minute)))
+	if err != nil {
+		t.Fatalf("after fixing CORS the uploads did not finish: %v (errors %v)", err, pageErrors(ctx, t))
+	}
+	var results []pageResult
+	if err := json.Unmarshal([]byte(raw), &results); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{"cors-multi.bin": multiData, "cors-small.bin": smallData}
+	for _, r := range results {
+		checkStored(t, srv, r, want[r.Name])
+	}
+}
