@@ -101,3 +101,53 @@ func TestCORSSelfDiagnosis(t *testing.T) {
 		checkStored(t, srv, r, want[r.Name])
 	}
 }
+
+// TestCORSOriginRefused: a bucket whose CORS rule does not allow the
+// page's origin refuses every preflight, which a page cannot tell from a
+// dropped network. The upload still fails within the usual attempts (no
+// network patience is spent on a route that never answered) and the page
+// names the CORS rule to check.
+func TestCORSOriginRefused(t *testing.T) {
+	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(256 << 10)})
+	c, bucket := rootOSS(srv), oss.Ptr(srv.Cloud().Config.Bucket)
+	elsewhere := &oss.CORSConfiguration{CORSRules: []oss.CORSRule{{
+		AllowedOrigins: []string{"https://elsewhere.example"}, AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
+		AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag", "x-oss-hash-crc64ecma", "x-oss-request-id"},
+	}}}
+	if _, err := c.PutBucketCors(context.Background(), &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: elsewhere}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := openDemo(t, base)
+	dir := t.TempDir()
+	multi, _ := writeFile(t, dir, "origin-multi.bin", 600_000)
+	small, _ := writeFile(t, dir, "origin-small.bin", 50_000)
+	pickFiles(ctx, t, multi, small)
+	// Six attempts back off for at most 6.2 s; network patience would take
+	// two minutes.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupDemo.errors.length >= 2`, chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		t.Fatalf("the refused uploads did not fail within a minute: %v", err)
+	}
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll('#uploads li .err')].map(e => e.textContent))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	if err := json.Unmarshal([]byte(raw), &shown); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the page shows: %q", shown)
+	for _, e := range pageErrors(ctx, t) {
+		msg, _ := e["message"].(string)
+		if e["code"] != "NetworkError" || !strings.Contains(msg, "<AllowedOrigin>") {
+			t.Errorf("error %v: %s, want NetworkError naming the CORS rule", e["code"], msg)
+		}
+	}
+	if len(shown) != 2 {
+		t.Fatalf("%d errors shown, want 2", len(shown))
+	}
+	for _, s := range shown {
+		if !strings.Contains(s, "Check the network") || !strings.Contains(s, "<AllowedOrigin>") {
+			t.Errorf("the page does not name both the network and the CORS rule: %s", s)
+		}
+	}
+}

@@ -16,7 +16,10 @@ const plain = (err) => {
   const byCode = {
     locked: 'This file is already uploading in another tab or window.',
     CORSExposeHeaders: err.message,
-    NetworkError: 'The connection failed. Check the network, then press Resume.',
+    // A CORS refusal looks like a network failure to a page; the engine
+    // adds the rule to check when the request never got an answer here.
+    NetworkError: 'The connection failed. Check the network, then press Resume.' +
+      (err.message.includes('CORS rule') ? ' If the network works, ' + err.message.slice(err.message.indexOf("the bucket's CORS rule")) : ''),
     AccessDenied: 'The storage service refused this upload (permission denied).',
     unauthenticated: 'You are not signed in, or your session expired. Sign in again and retry.',
     upload_refused: err.message,

@@ -146,7 +146,7 @@ func (b *Backend) call(ctx context.Context, path string, in, out any) error {
 		// No answer at all: the network (or the backend) is unreachable
 		// for now. Like an OSS request, the call is retried once the
 		// browser is back online, never failed at once.
-		return &netError{fmt.Errorf("engine: backend %s: %w", path, err)}
+		return &netError{err: fmt.Errorf("engine: backend %s: %w", path, err), noAnswer: true}
 	}
 	if resp.Status/100 != 2 {
 		return apiError(resp)

@@ -30,6 +30,12 @@ type Options struct {
 	// BaseBackoff and MaxBackoff bound the exponential backoff with full
 	// jitter between attempts (defaults 200 ms and 20 s).
 	BaseBackoff, MaxBackoff time.Duration
+	// NetworkPatience is how long network failures on a route that has
+	// answered before (same method and origin, so not a CORS refusal) are
+	// retried past MaxAttempts, counted from the first failure of the
+	// request: flaky Wi-Fi often drops requests while navigator.onLine
+	// stays true. Default 2 min; negative means MaxAttempts only.
+	NetworkPatience time.Duration
 	// RefreshAt is the fraction of the credentials' lifetime after which
 	// they are refreshed (default 0.8).
 	RefreshAt float64
@@ -65,6 +71,7 @@ const (
 	DefaultMaxAttempts      = 6
 	DefaultBaseBackoff      = 200 * time.Millisecond
 	DefaultMaxBackoff       = 20 * time.Second
+	DefaultNetworkPatience  = 2 * time.Minute
 	DefaultRefreshAt        = 0.8
 	DefaultStallTimeout     = 2 * time.Minute
 	DefaultProgress         = 250 * time.Millisecond
@@ -86,6 +93,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.NetworkPatience == 0 {
+		o.NetworkPatience = DefaultNetworkPatience
 	}
 	if o.RefreshAt <= 0 || o.RefreshAt > 1 {
 		o.RefreshAt = DefaultRefreshAt
@@ -147,12 +157,14 @@ func (e *Engine) learn(n int64, d time.Duration, conc int) {
 // through b's Transport (t if b.T is nil).
 func New(t Transport, b *Backend, o Options) *Engine {
 	o.defaults()
+	rs := &routes{}
 	bc := *b
 	if bc.T == nil {
 		bc.T = t
 	}
+	bc.T = routeTransport{t: bc.T, rs: rs}
 	return &Engine{
-		t: t, b: &bc, o: o,
+		t: routeTransport{t: t, rs: rs}, b: &bc, o: o,
 		budget: newBudget(o.MaxBytesInFlight),
 		slots:  make(chan struct{}, o.MaxUploads),
 		active: map[string]*Upload{},

@@ -123,7 +123,12 @@ func corsError(op string, missing ...string) error {
 }
 
 // netError marks a failure with no (usable) HTTP answer: worth retrying.
-type netError struct{ err error }
+type netError struct {
+	err error
+	// noAnswer: the transport got no HTTP response at all (as opposed to
+	// a stall or a malformed answer).
+	noAnswer bool
+}
 
 func (e *netError) Error() string { return "network: " + e.err.Error() }
 func (e *netError) Unwrap() error { return e.err }

@@ -72,9 +72,9 @@ func (u *Upload) send(ctx context.Context, req *Request) (*Response, error) {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case stalled:
-		return nil, &netError{errStalled}
+		return nil, &netError{err: errStalled}
 	case err != nil:
-		return nil, &netError{err}
+		return nil, &netError{err: err, noAnswer: true}
 	}
 	if resp.Header == nil {
 		resp.Header = http.Header{}
@@ -154,7 +154,7 @@ func checkedHeaders(op string, resp *Response, needETag bool) (etag string, crc 
 	}
 	crc, ok := parseCRC(crcs)
 	if !ok {
-		return "", 0, &netError{fmt.Errorf("%s: malformed x-oss-hash-crc64ecma %q", op, crcs)}
+		return "", 0, &netError{err: fmt.Errorf("%s: malformed x-oss-hash-crc64ecma %q", op, crcs)}
 	}
 	return etag, crc, nil
 }
@@ -202,7 +202,7 @@ func (u *Upload) initiate(ctx context.Context) (string, error) {
 			UploadID string `xml:"UploadId"`
 		}
 		if err := xml.Unmarshal(resp.Body, &doc); err != nil || doc.UploadID == "" {
-			return &netError{fmt.Errorf("InitiateMultipartUpload: malformed answer (%v)", err)}
+			return &netError{err: fmt.Errorf("InitiateMultipartUpload: malformed answer (%v)", err)}
 		}
 		id = doc.UploadID
 		return nil
@@ -275,7 +275,7 @@ func (u *Upload) listParts(ctx context.Context) (map[int]serverPart, error) {
 			}
 			doc.Parts = nil
 			if err := xml.Unmarshal(resp.Body, &doc); err != nil {
-				return &netError{fmt.Errorf("ListParts: malformed answer: %w", err)}
+				return &netError{err: fmt.Errorf("ListParts: malformed answer: %w", err)}
 			}
 			return nil
 		})

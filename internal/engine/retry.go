@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -78,6 +79,7 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 	o := &r.e.o
 	freeAuth, freeSkew := true, true
 	attempts := 0
+	var firstNet time.Time
 	for {
 		err := try(ctx)
 		if err == nil {
@@ -106,7 +108,10 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 				continue
 			}
 		}
-		if attempts >= o.MaxAttempts {
+		if k == network && firstNet.IsZero() {
+			firstNet = o.Clock.Now()
+		}
+		if attempts >= o.MaxAttempts && !r.patient(k, err, firstNet) {
 			return uploadError(op, err, attempts)
 		}
 		delay := backoff(attempts, o.BaseBackoff, o.MaxBackoff)
@@ -131,6 +136,24 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 		}
 	}
 }
+
+// patient reports whether a failure past MaxAttempts is still retried: a
+// network failure on a proven route within NetworkPatience of the first
+// network failure of this request.
+func (r retrier) patient(k kind, err error, firstNet time.Time) bool {
+	var pe *provenRouteError
+	o := &r.e.o
+	return k == network && o.NetworkPatience > 0 && errors.As(err, &pe) &&
+		o.Clock.Now().Sub(firstNet) < o.NetworkPatience
+}
+
+// corsRefusalHint ends the message of a request to OSS that never got an
+// answer on a route that never answered: the browser reports a CORS
+// refusal exactly like a network failure.
+const corsRefusalHint = "OSS never answered this kind of request from this page. If the network works, " +
+	"the bucket's CORS rule may not allow this page: it needs a rule with <AllowedOrigin> this page's origin, " +
+	"<AllowedMethod> PUT, POST, GET and DELETE, and <AllowedHeader>*</AllowedHeader> " +
+	"(console: Bucket > Content Security > CORS)"
 
 // uploadError turns the last error of an operation into the terminal
 // *UploadError.
@@ -158,6 +181,10 @@ func uploadError(op string, err error, attempts int) error {
 		e.Code, e.Message = "InconsistentCRC", err.Error()
 	case errors.As(err, &ne):
 		e.Code, e.Message = "NetworkError", ne.err.Error()
+		var pe *provenRouteError
+		if ne.noAnswer && !errors.As(err, &pe) && !strings.HasPrefix(op, "backend.") {
+			e.Message += ". " + corsRefusalHint
+		}
 	default:
 		e.Code, e.Message = "ClientError", err.Error()
 	}

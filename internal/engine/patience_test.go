@@ -1,0 +1,113 @@
+//go:build !js
+
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ossup/ossup/internal/checkpoint"
+)
+
+// dropParts is a transport whose UploadPart requests fail without an
+// answer, as on flaky Wi-Fi (navigator.onLine stays true), once after
+// parts have been sent, for as long as drop says.
+type dropParts struct {
+	inner   Transport
+	okParts atomic.Int64
+	dropped atomic.Int64
+	// drop decides, for an UploadPart after `after` good ones, whether it
+	// fails.
+	after int64
+	drop  func() bool
+}
+
+func (d *dropParts) Do(ctx context.Context, r *Request) (*Response, error) {
+	if r.Method == http.MethodPut && strings.Contains(r.URL, "partNumber=") {
+		if d.okParts.Load() >= d.after && d.drop() {
+			d.dropped.Add(1)
+			return nil, errors.New("net::ERR_NETWORK_CHANGED")
+		}
+		resp, err := d.inner.Do(ctx, r)
+		if err == nil {
+			d.okParts.Add(1)
+		}
+		return resp, err
+	}
+	return d.inner.Do(ctx, r)
+}
+
+// TestFlakyNetworkIsRiddenOut: once UploadPart has answered, a run of
+// dropped requests far longer than MaxAttempts is retried within
+// NetworkPatience and the upload completes identical.
+func TestFlakyNetworkIsRiddenOut(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	var left atomic.Int64
+	left.Store(12)
+	tr := &dropParts{inner: env.trans, after: 1, drop: func() bool { return left.Add(-1) >= 0 }}
+	o := fastOptions(checkpoint.NewMemoryStore())
+	o.MaxAttempts, o.Concurrency = 3, 1
+	path, data := writeFile(t, "flaky.bin", 3<<20+7, 21)
+	res, err := wait(t, New(tr, env.backend(), o).Start(context.Background(), openSource(t, path)))
+	if err != nil {
+		t.Fatalf("a flaky network failed the upload after %d drops: %v", tr.dropped.Load(), err)
+	}
+	if n := tr.dropped.Load(); n != 12 {
+		t.Fatalf("%d requests dropped, want 12", n)
+	}
+	env.checkObject(res, data)
+}
+
+// TestUnprovenRouteFailsAfterAttempts: when UploadPart has never answered
+// (a CORS preflight refusal looks the same), the upload fails after
+// MaxAttempts without waiting out NetworkPatience.
+func TestUnprovenRouteFailsAfterAttempts(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	tr := &dropParts{inner: env.trans, drop: func() bool { return true }}
+	o := fastOptions(checkpoint.NewMemoryStore())
+	o.MaxAttempts, o.Concurrency = 3, 1
+	path, _ := writeFile(t, "refused.bin", 3<<20, 22)
+	start := time.Now()
+	_, err := wait(t, New(tr, env.backend(), o).Start(context.Background(), openSource(t, path)))
+	var ue *UploadError
+	if !errors.As(err, &ue) || ue.Code != "NetworkError" || ue.Attempts != 3 || ue.Op != "UploadPart" {
+		t.Fatalf("error %#v", err)
+	}
+	if !strings.Contains(ue.Message, "<AllowedOrigin>") {
+		t.Fatalf("the message does not name the CORS rule a refusal would need: %s", ue.Message)
+	}
+	if d := time.Since(start); d > DefaultNetworkPatience/2 {
+		t.Fatalf("reported after %s: NetworkPatience applied to a route that never answered", d)
+	}
+}
+
+// TestNetworkPatienceRunsOut: a proven route that stays down fails the
+// upload once NetworkPatience has passed, with more attempts than
+// MaxAttempts spent.
+func TestNetworkPatienceRunsOut(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	tr := &dropParts{inner: env.trans, after: 1, drop: func() bool { return true }}
+	o := fastOptions(checkpoint.NewMemoryStore())
+	o.MaxAttempts, o.Concurrency, o.NetworkPatience = 3, 1, 300*time.Millisecond
+	path, _ := writeFile(t, "down.bin", 3<<20, 23)
+	start := time.Now()
+	_, err := wait(t, New(tr, env.backend(), o).Start(context.Background(), openSource(t, path)))
+	var ue *UploadError
+	if !errors.As(err, &ue) || ue.Code != "NetworkError" || ue.Attempts <= 3 {
+		t.Fatalf("error %#v", err)
+	}
+	if strings.Contains(ue.Message, "CORS") {
+		t.Fatalf("a route that answered before is blamed on CORS: %s", ue.Message)
+	}
+	if d := time.Since(start); d < o.NetworkPatience {
+		t.Fatalf("gave up after %s, before NetworkPatience %s", d, o.NetworkPatience)
+	}
+}
