@@ -85,6 +85,9 @@ type Config struct {
 	// BandwidthBytesPerSec limits each connection accepted through
 	// [Injector.Listener], separately in each direction; 0 means unlimited.
 	BandwidthBytesPerSec int64 `json:"bandwidthBytesPerSec"`
+	// LinkBytesPerSec limits all those connections together, separately in
+	// each direction, as one network link would; 0 means unlimited.
+	LinkBytesPerSec int64 `json:"linkBytesPerSec"`
 }
 
 // Validate reports the first problem in c: a rate outside [0,1], a negative
@@ -92,6 +95,9 @@ type Config struct {
 func (c Config) Validate() error {
 	if c.BandwidthBytesPerSec < 0 {
 		return fmt.Errorf("bandwidthBytesPerSec must not be negative, got %d", c.BandwidthBytesPerSec)
+	}
+	if c.LinkBytesPerSec < 0 {
+		return fmt.Errorf("linkBytesPerSec must not be negative, got %d", c.LinkBytesPerSec)
 	}
 	for n, r := range c.Rules {
 		if err := r.validate(); err != nil {

@@ -53,6 +53,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{`{"rules":[{"op":"*","stallRate":0.5}]}`, "stallRate is set but stall is zero"},
 		{`{"rules":[{"op":"*","count":-1}]}`, "count must not be negative"},
 		{`{"bandwidthBytesPerSec":-5}`, "bandwidthBytesPerSec must not be negative"},
+		{`{"linkBytesPerSec":-1}`, "linkBytesPerSec must not be negative"},
 	} {
 		_, err := ParseConfig(tc.in)
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {

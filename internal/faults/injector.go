@@ -36,9 +36,12 @@ type Injector struct {
 	errors    uint64 // 5xx answers so far, to alternate 500 and 503
 	stats     map[string]*FaultStats
 
-	// bps is read on every I/O of every throttled connection, so it lives
-	// outside mu.
-	bps atomic.Int64
+	// bps and linkBps are read on every I/O of every throttled
+	// connection, so they live outside mu.
+	bps, linkBps atomic.Int64
+	// link is the limiter shared by all connections, per direction (read,
+	// write): a link of LinkBytesPerSec.
+	link [2]direction
 }
 
 // New returns an Injector running cfg. It panics if cfg is invalid; use
@@ -75,6 +78,7 @@ func (i *Injector) Set(cfg Config) error {
 	i.errors = 0
 	i.stats = map[string]*FaultStats{}
 	i.bps.Store(cfg.BandwidthBytesPerSec)
+	i.linkBps.Store(cfg.LinkBytesPerSec)
 	return nil
 }
 

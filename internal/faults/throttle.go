@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/time/rate"
 )
@@ -15,19 +14,20 @@ import (
 const maxBurst = 64 << 10
 
 // Listener wraps l so that every accepted connection is limited to the
-// current Config.BandwidthBytesPerSec, separately for reading and writing.
-// The limit is looked up on every read and write, so a change made with Set
-// applies to connections already open. A nil Injector returns l.
+// current Config.BandwidthBytesPerSec, and all of them together to
+// Config.LinkBytesPerSec, separately for reading and writing. The limits are
+// looked up on every read and write, so a change made with Set applies to
+// connections already open. A nil Injector returns l.
 func (i *Injector) Listener(l net.Listener) net.Listener {
 	if i == nil {
 		return l
 	}
-	return &listener{Listener: l, bps: &i.bps}
+	return &listener{Listener: l, inj: i}
 }
 
 type listener struct {
 	net.Listener
-	bps *atomic.Int64
+	inj *Injector
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -36,17 +36,41 @@ func (l *listener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &throttledConn{Conn: c, bps: l.bps, ctx: ctx, cancel: cancel}, nil
+	return &throttledConn{Conn: c, inj: l.inj, ctx: ctx, cancel: cancel}, nil
 }
 
 // throttledConn limits a connection's throughput. Only the net.Conn methods
 // are exposed, so net/http cannot bypass the limit with sendfile.
 type throttledConn struct {
 	net.Conn
-	bps    *atomic.Int64
+	inj    *Injector
 	ctx    context.Context // cancelled by Close, to end pending waits
 	cancel context.CancelFunc
 	rd, wr direction
+}
+
+// limiters returns the limiters that apply to one direction (0 read,
+// 1 write): the connection's own and the shared link's, and the largest
+// chunk all of them allow at once; none when unlimited.
+func (c *throttledConn) limiters(dir int) ([]*rate.Limiter, int) {
+	own := &c.rd
+	if dir == 1 {
+		own = &c.wr
+	}
+	var lims []*rate.Limiter
+	burst := 0
+	for _, d := range []struct {
+		d   *direction
+		bps int64
+	}{{own, c.inj.bps.Load()}, {&c.inj.link[dir], c.inj.linkBps.Load()}} {
+		if lim, b := d.d.limiter(d.bps); lim != nil {
+			lims = append(lims, lim)
+			if burst == 0 || b < burst {
+				burst = b
+			}
+		}
+	}
+	return lims, burst
 }
 
 // direction holds the limiter of one direction of a connection.
@@ -87,8 +111,8 @@ func burstFor(bps int64) int {
 }
 
 func (c *throttledConn) Read(p []byte) (int, error) {
-	lim, burst := c.rd.limiter(c.bps.Load())
-	if lim == nil {
+	lims, burst := c.limiters(0)
+	if lims == nil {
 		return c.Conn.Read(p)
 	}
 	if len(p) > burst {
@@ -99,7 +123,9 @@ func (c *throttledConn) Read(p []byte) (int, error) {
 		// Paying after the read keeps a blocked Read from holding tokens.
 		// An error means the connection closed or the burst shrank under a
 		// concurrent Set; either way the bytes are already here.
-		_ = lim.WaitN(c.ctx, n)
+		for _, lim := range lims {
+			_ = lim.WaitN(c.ctx, n)
+		}
 	}
 	return n, err
 }
@@ -107,14 +133,16 @@ func (c *throttledConn) Read(p []byte) (int, error) {
 func (c *throttledConn) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
-		lim, burst := c.wr.limiter(c.bps.Load())
-		if lim == nil {
+		lims, burst := c.limiters(1)
+		if lims == nil {
 			n, err := c.Conn.Write(p)
 			return written + n, err
 		}
 		chunk := min(len(p), burst)
-		if err := lim.WaitN(c.ctx, chunk); err != nil && c.ctx.Err() != nil {
-			return written, net.ErrClosed
+		for _, lim := range lims {
+			if err := lim.WaitN(c.ctx, chunk); err != nil && c.ctx.Err() != nil {
+				return written, net.ErrClosed
+			}
 		}
 		n, err := c.Conn.Write(p[:chunk])
 		written += n

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -70,6 +71,32 @@ func TestBandwidthChangeAppliesToOpenConnections(t *testing.T) {
 	}
 	if elapsed < minElapsed {
 		t.Errorf("2 MiB download at 1 MiB/s took %v, want at least %v", elapsed, minElapsed)
+	}
+}
+
+// TestLinkLimitIsShared: two uploads on two connections share one link of
+// 1 MiB/s, so 2 × 1 MiB take about 2 s; with a per-connection limit of
+// 1 MiB/s they would take 1 s.
+func TestLinkLimitIsShared(t *testing.T) {
+	t.Parallel()
+	inj := New(Config{LinkBytesPerSec: limit})
+	ts := newTestServer(t, inj)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A client each, so the uploads take two connections.
+			resp, _, err := do(t, newClient(t), http.MethodPut, ts.URL+"/bucket/UploadPart", make([]byte, transferSize/2))
+			if err != nil || resp.StatusCode != 200 {
+				t.Errorf("upload: %v %v", resp, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if elapsed := time.Since(start); elapsed < 3*minElapsed/2 {
+		t.Errorf("2 × 1 MiB on two connections over a 1 MiB/s link took %v, want at least %v", elapsed, 3*minElapsed/2)
 	}
 }
 
