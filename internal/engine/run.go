@@ -207,8 +207,9 @@ func (u *Upload) combinedCRC() uint64 {
 	u.recMu.Lock()
 	defer u.recMu.Unlock()
 	var crc uint64
+	var c crcCombiner
 	for _, p := range u.rec.Parts {
-		crc = crcCombine(crc, p.CRC64, uint64(p.Size))
+		crc = c.add(crc, p.CRC64, uint64(p.Size))
 	}
 	return crc
 }

@@ -21,6 +21,19 @@ type Source interface {
 	Slice(off, n int64) Body
 }
 
+// ChunkedSource is a Source for which one large read costs much less than
+// several small ones (a browser File: every read is a round trip to the
+// browser's file thread). The engine then hashes a range through
+// ReadChunks instead of ReadAt.
+type ChunkedSource interface {
+	Source
+	// ReadChunks reads [off, off+n) in as few reads as its own memory bound
+	// allows and hands it to fn in order, piece by piece, each piece copied
+	// into buf (which bounds a piece). fn must not keep the piece. An error
+	// from fn ends the read and is returned.
+	ReadChunks(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) error
+}
+
 // Body is a request body the engine passes through to the Transport without
 // reading it.
 type Body interface {

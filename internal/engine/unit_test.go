@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"hash/crc64"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -50,6 +51,60 @@ func (s bytesSource) ReadAt(_ context.Context, p []byte, off int64) (int, error)
 	return copy(p, s[off:]), nil
 }
 func (s bytesSource) Slice(off, n int64) Body { return nil }
+
+// windowSource is a ChunkedSource over bytes that reads windows of 5
+// pieces, as the browser's blobSource reads 8 MiB windows, and counts its
+// reads.
+type windowSource struct {
+	bytesSource
+	reads, readAts int
+}
+
+func (s *windowSource) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	s.readAts++
+	return s.bytesSource.ReadAt(ctx, p, off)
+}
+
+func (s *windowSource) ReadChunks(_ context.Context, off, n int64, buf []byte, fn func(p []byte) error) error {
+	if off+n > int64(len(s.bytesSource)) {
+		return io.ErrUnexpectedEOF
+	}
+	window := 5 * int64(len(buf))
+	for done := int64(0); done < n; {
+		s.reads++
+		w := s.bytesSource[off+done : off+done+min(window, n-done)]
+		for len(w) > 0 {
+			p := buf[:copy(buf, w)]
+			if err := fn(p); err != nil {
+				return err
+			}
+			w = w[len(p):]
+		}
+		done += min(window, n-done)
+	}
+	return nil
+}
+
+func TestCRCOfRangeChunked(t *testing.T) {
+	data := make([]byte, 12*crcChunk+3)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	src := &windowSource{bytesSource: data}
+	got, err := crcOfRange(context.Background(), src, 1, int64(len(data)-1), make([]byte, crcChunk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := crc64.Checksum(data[1:], crcTable); got != want {
+		t.Fatalf("%x, want %x", got, want)
+	}
+	if src.reads != 3 || src.readAts != 0 {
+		t.Fatalf("%d window reads and %d ReadAt calls, want 3 and 0", src.reads, src.readAts)
+	}
+	if _, err := crcOfRange(context.Background(), src, 0, int64(len(data))+1, make([]byte, crcChunk)); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("reading past the end: %v", err)
+	}
+}
 
 func TestCRCOfRangeBoundedReads(t *testing.T) {
 	data := make([]byte, 3*crcChunk+17)
@@ -292,5 +347,26 @@ func TestCredSourceSingleFlight(t *testing.T) {
 	c.reject(cr)
 	if _, err := c.get(ctx); err == nil {
 		t.Fatal("rejected credentials handed out again")
+	}
+}
+
+// TestCRCCombiner folds many equal parts and a short last one, as
+// combinedCRC does, and checks against the CRC of the whole.
+func TestCRCCombiner(t *testing.T) {
+	data := make([]byte, 37*1000+123)
+	for i := range data {
+		data[i] = byte(i*31 + i>>7)
+	}
+	var c crcCombiner
+	var crc uint64
+	for off := 0; off < len(data); off += 1000 {
+		p := data[off:min(off+1000, len(data))]
+		crc = c.add(crc, crc64.Checksum(p, crcTable), uint64(len(p)))
+	}
+	if want := crc64.Checksum(data, crcTable); crc != want {
+		t.Fatalf("%x, want %x", crc, want)
+	}
+	if len(c.ops) != 2 {
+		t.Fatalf("%d operators built, want 2 (the part size and the last part's)", len(c.ops))
 	}
 }
