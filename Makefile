@@ -5,6 +5,10 @@ GO        ?= go
 FUZZTIME  ?= 5s
 BENCHSIZE ?= 256
 BENCHRUNS ?= 3
+# BENCHFULL=1 also measures 1 GiB and 4 GiB files in the browser benchmark.
+BENCHFULL ?=
+# BENCHLINK is the shared link, in MB/s, of the browser benchmark's second series.
+BENCHLINK ?= 50
 BIN       := bin
 GOROOT_JS := $(shell $(GO) env GOROOT)
 SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
@@ -61,11 +65,14 @@ test: deps vet build
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
-bench: build worker
+bench: deps build worker
 	$(GO) run ./bench/ingest -size-mib $(BENCHSIZE) -runs $(BENCHRUNS)
 	$(GO) run ./bench/sessions -rounds $(BENCHRUNS)
 	$(GO) run ./bench/worker -dir worker -rounds $(BENCHRUNS)
 	$(GO) run ./bench/assets -web web
+	@# In headless Chromium, side by side: loopback at full speed (CPU cost), then one shared link.
+	$(GO) run ./bench/browser -runs $(BENCHRUNS) $(if $(BENCHFULL),-full)
+	$(GO) run ./bench/browser -runs $(BENCHRUNS) -link-mbps $(BENCHLINK) -no-resume -no-load -out bench/results/link $(if $(BENCHFULL),-full)
 
 # worker: the Cloudflare Workers build in worker/build. Keep the flags in step
 # with internal/workertest.BuildFlags.
