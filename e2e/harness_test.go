@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 
+	"github.com/ossup/ossup/internal/chromium"
 	"github.com/ossup/ossup/server"
 )
 
@@ -120,56 +120,23 @@ func backend(t testing.TB, env map[string]string) (*server.Server, string) {
 	return srv, "http://" + ln.Addr().String()
 }
 
-// chromiumPath finds Debian's Chromium. Its absence fails the test: the
-// browser is a dependency `make deps` installs, never a reason to skip.
-func chromiumPath(t testing.TB) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("OSSUP_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Fatal("Debian's chromium is not installed: run `make deps` (apt-get install chromium)")
-	return ""
-}
-
 // browser starts a headless Chromium with a fresh profile (or the given
-// one, to test a browser restart) and returns a tab context.
+// one, to test a browser restart) and returns a tab context. A missing
+// Chromium fails the test: `make deps` installs it.
 func browser(t testing.TB, profile string) context.Context {
 	t.Helper()
 	if profile == "" {
 		profile = t.TempDir()
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true), // root in CI
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	// The first Run starts the browser; it needs a context without a deadline.
-	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
-		cancel()
-		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
+	exe, err := chromium.Path()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
+	ctx, stop, err := chromium.Start(chromium.Options(exe, profile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
 	return ctx
 }
 

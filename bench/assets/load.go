@@ -13,6 +13,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ossup/ossup/internal/chromium"
 )
 
 // readyProbe runs in the page before its own scripts and stamps the moment
@@ -36,34 +38,19 @@ type loadTime struct {
 
 // timeLoad starts a headless Chromium on a fresh profile, loads base and
 // waits for the engine.
-func timeLoad(ctx context.Context, chromium, base string) (loadTime, error) {
+func timeLoad(ctx context.Context, exe, base string) (loadTime, error) {
 	profile, err := os.MkdirTemp("", "ossup-bench-assets-profile-")
 	if err != nil {
 		return loadTime{}, err
 	}
 	defer os.RemoveAll(profile)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(profile),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true), // root in CI
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	tab, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// The first Run starts the browser; it needs a context without a
-	// deadline. chromedp enables the DevTools Network domain on every tab,
-	// which slows Chromium's network path: it is turned off before timing.
-	if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
-		return loadTime{}, fmt.Errorf("start chromium: %w", err)
+	// chromedp enables the DevTools Network domain on every tab, which
+	// slows Chromium's network path: it is turned off before timing.
+	tab, stop, err := chromium.Start(chromium.Options(exe, profile))
+	if err != nil {
+		return loadTime{}, err
 	}
+	defer stop()
 	if _, err := chromedp.Call(tab, network.Disable, cdp.Empty{}); err != nil {
 		return loadTime{}, fmt.Errorf("disable the Network domain: %w", err)
 	}
@@ -95,21 +82,6 @@ func timeLoad(ctx context.Context, chromium, base string) (loadTime, error) {
 		return loadTime{}, err
 	}
 	return loadTime{load: load, ready: ready}, nil
-}
-
-func findChromium(flagPath string) (string, error) {
-	for _, p := range []string{flagPath, os.Getenv("OSSUP_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("Debian's chromium is not installed: run `make deps` (apt-get install chromium)")
 }
 
 func chromiumVersion(path string) string {

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/ossup/ossup/internal/chromium"
 	"github.com/ossup/ossup/server"
 )
 
@@ -29,15 +30,15 @@ var files = []string{"engine.wasm", "wasm_exec.js", "ossup-worker.js", "ossup.js
 func main() {
 	web := flag.String("web", "web", "directory of the built web assets")
 	loads := flag.Int("loads", 5, "page loads to time (each in a fresh Chromium profile)")
-	chromium := flag.String("chromium", "", "Chromium binary (default: $OSSUP_CHROMIUM, /usr/bin/chromium, or chromium on $PATH)")
+	exe := flag.String("chromium", "", "Chromium binary (default: $OSSUP_CHROMIUM, /usr/bin/chromium, or chromium on $PATH)")
 	flag.Parse()
-	if err := run(*web, *loads, *chromium); err != nil {
+	if err := run(*web, *loads, *exe); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/assets:", err)
 		os.Exit(1)
 	}
 }
 
-func run(web string, loads int, chromium string) error {
+func run(web string, loads int, exe string) error {
 	if loads < 1 {
 		return fmt.Errorf("-loads must be at least 1, got %d", loads)
 	}
@@ -46,7 +47,7 @@ func run(web string, loads int, chromium string) error {
 			return fmt.Errorf("%w (run `make build` first)", err)
 		}
 	}
-	chromium, err := findChromium(chromium)
+	exe, err := chromium.Path(exe)
 	if err != nil {
 		return err
 	}
@@ -77,14 +78,14 @@ func run(web string, loads int, chromium string) error {
 	var times []loadTime
 	for i := range loads {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		lt, err := timeLoad(ctx, chromium, b.base)
+		lt, err := timeLoad(ctx, exe, b.base)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("load %d: %w", i+1, err)
 		}
 		times = append(times, lt)
 	}
-	report(os.Stdout, web, sizes, times, b.engineServed(), chromiumVersion(chromium))
+	report(os.Stdout, web, sizes, times, b.engineServed(), chromiumVersion(exe))
 	return nil
 }
 

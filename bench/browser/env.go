@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ossup/ossup/internal/chromium"
 	"github.com/ossup/ossup/server"
 )
 
@@ -181,55 +182,17 @@ func startBackend(dataDir, webDir string, partSize int64, concurrency int, waitA
 	}}, nil
 }
 
-// chromiumPath finds Debian's Chromium (`make deps` installs it).
-func chromiumPath() (string, error) {
-	for _, p := range []string{os.Getenv("OSSUP_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("Debian's chromium is not installed: run `make deps` (apt-get install chromium)")
-}
-
 // startBrowser starts a headless Chromium with a fresh profile in
-// profileDir and returns its first tab. The flags are the e2e tests':
-// without the background-networking ones Chromium floods a closed network
-// with refused connections, and their CPU would count as the page's.
+// profileDir and returns its first tab.
 func startBrowser(profileDir string) (context.Context, func(), error) {
-	exe, err := chromiumPath()
+	exe, err := chromium.Path()
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(profileDir),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// chromedp's own list plus the back/forward cache: a page the
-		// benchmark navigates away from must go, with its worker and its
-		// heap, instead of staying frozen in the same renderer (it would
-		// count in the next page's memory).
-		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,BackForwardCache"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	// The first Run starts the browser; it needs a context without a deadline.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		cancel()
-		cancelAlloc()
-		return nil, nil, fmt.Errorf("start chromium: %w", err)
-	}
-	return ctx, func() { cancel(); cancelAlloc() }, nil
+	// chromedp's own disabled features plus the back/forward cache: a page
+	// the benchmark navigates away from must go, with its worker and its
+	// heap, instead of staying frozen in the same renderer (it would count
+	// in the next page's memory).
+	return chromium.Start(chromium.Options(exe, profileDir,
+		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,BackForwardCache")))
 }

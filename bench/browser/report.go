@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ossup/ossup/bench/internal/host"
 )
 
 const (
@@ -157,7 +158,7 @@ const networkNote = "DevTools Network domain disabled (Network.disable) on the m
 
 func newMachine() machine {
 	return machine{NumCPU: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
-		CPUModel: procField("/proc/cpuinfo", "model name"), MemTotal: procField("/proc/meminfo", "MemTotal"), LoadAvg: loadAvg()}
+		CPUModel: host.CPUModel(), MemTotal: host.MemTotal(), LoadAvg: host.LoadAvg()}
 }
 
 // summarizeSize builds one size's figures from its runs (in round order).
@@ -480,35 +481,6 @@ func (r *report) writeJSON(path string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// procField is the first value of key in a /proc file of "key: value" lines.
-func procField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// loadAvg is the 1, 5 and 15 minute load, where the OS says.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func nowUTC() string { return time.Now().UTC().Format(time.RFC3339) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ossup/ossup/bench/internal/host"
 )
 
 // ratioTarget is the goal for ours/raw-disk; it is reported, never enforced.
@@ -53,7 +54,7 @@ func mbps(size int64, d time.Duration) float64 { return float64(size) / d.Second
 func newReport(size int64, runs, warmup int, dir string, cs []*contender, times map[string][]time.Duration) *report {
 	r := &report{SizeBytes: size, Runs: runs, Warmup: warmup, Target: ratioTarget, Machine: machine{
 		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), GoVersion: runtime.Version(),
-		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUModel: cpuModel(), LoadAvg: loadAvg(),
+		OS: runtime.GOOS, Arch: runtime.GOARCH, CPUModel: host.CPUModel(), LoadAvg: host.LoadAvg(),
 		Date: time.Now().UTC().Format(time.RFC3339), Dir: dir,
 	}}
 	medians := map[string]float64{}
@@ -113,33 +114,4 @@ func (r *report) writeJSON(path string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-// cpuModel is the first "model name" of /proc/cpuinfo, where there is one.
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
-// loadAvg is the 1, 5 and 15 minute load at the end, where the OS says.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
