@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/ossup/ossup/internal/chromium"
 	"github.com/ossup/ossup/server"
 )
