@@ -33,8 +33,9 @@ type Options struct {
 	// NetworkPatience is how long network failures on a route that has
 	// answered before (same method and origin, so not a CORS refusal) are
 	// retried past MaxAttempts, counted from the first failure of the
-	// request: flaky Wi-Fi often drops requests while navigator.onLine
-	// stays true. Default 2 min; negative means MaxAttempts only.
+	// request, not counting time spent in WaitOnline: flaky Wi-Fi often
+	// drops requests while navigator.onLine stays true. Default 2 min;
+	// negative means MaxAttempts only.
 	NetworkPatience time.Duration
 	// RefreshAt is the fraction of the credentials' lifetime after which
 	// they are refreshed (default 0.8).

@@ -111,3 +111,47 @@ func TestNetworkPatienceRunsOut(t *testing.T) {
 		t.Fatalf("gave up after %s, before NetworkPatience %s", d, o.NetworkPatience)
 	}
 }
+
+// TestOfflineTimeKeepsPatience: the browser goes offline for longer than
+// NetworkPatience after UploadPart answered; once back online, requests
+// still fail for a moment. Time spent offline did not use up the patience,
+// so the upload completes.
+func TestOfflineTimeKeepsPatience(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	var offline atomic.Bool
+	var afterOnline atomic.Int64 // drops left once back online
+	tr := &dropParts{inner: env.trans, after: 1, drop: func() bool {
+		if offline.Load() {
+			return true
+		}
+		return afterOnline.Add(-1) >= 0
+	}}
+	o := fastOptions(checkpoint.NewMemoryStore())
+	o.MaxAttempts, o.Concurrency, o.NetworkPatience = 2, 1, 300*time.Millisecond
+	var waits atomic.Int64
+	o.WaitOnline = func(ctx context.Context) error {
+		waits.Add(1)
+		for offline.Load() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		return nil
+	}
+	path, data := writeFile(t, "asleep.bin", 3<<20+1, 24)
+	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
+	waitFor(t, "the first part", func() bool { return tr.okParts.Load() >= 1 })
+	afterOnline.Store(3)
+	offline.Store(true)
+	waitFor(t, "WaitOnline", func() bool { return waits.Load() > 0 })
+	time.Sleep(3 * o.NetworkPatience)
+	offline.Store(false)
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatalf("after %s offline and %d drops online, the upload failed: %v", 3*o.NetworkPatience, tr.dropped.Load(), err)
+	}
+	env.checkObject(res, data)
+}

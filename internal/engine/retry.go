@@ -130,8 +130,15 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 			return err
 		}
 		if k == network && o.WaitOnline != nil {
+			before := o.Clock.Now()
 			if err := o.WaitOnline(ctx); err != nil {
 				return err
+			}
+			// Time spent offline is not the network failing: an upload
+			// whose laptop slept for an hour gets its full patience back
+			// online.
+			if !firstNet.IsZero() {
+				firstNet = firstNet.Add(o.Clock.Now().Sub(before))
 			}
 		}
 	}
@@ -139,7 +146,7 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 
 // patient reports whether a failure past MaxAttempts is still retried: a
 // network failure on a proven route within NetworkPatience of the first
-// network failure of this request.
+// network failure of this request, not counting the time spent offline.
 func (r retrier) patient(k kind, err error, firstNet time.Time) bool {
 	var pe *provenRouteError
 	o := &r.e.o
