@@ -36,17 +36,7 @@ func TestBackendUnreachableWaitsForNetwork(t *testing.T) {
 	})
 	o := fastOptions(nil)
 	o.MaxAttempts = 3
-	o.WaitOnline = func(ctx context.Context) error {
-		waits.Add(1)
-		for !online.Load() {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-		return nil
-	}
+	o.WaitOnline = waitOnlineWhen(online.Load, &waits)
 	path, data := writeFile(t, "backend-offline.bin", 3<<20+5, 17)
 	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
 	waitFor(t, "WaitOnline or the end", func() bool { return waits.Load() > 0 || u.Progress().State.Final() })

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -238,3 +239,19 @@ func (r *recorder) all() []Event {
 type transportFunc func(ctx context.Context, r *Request) (*Response, error)
 
 func (f transportFunc) Do(ctx context.Context, r *Request) (*Response, error) { return f(ctx, r) }
+
+// waitOnlineWhen is a WaitOnline that counts its calls in waits and blocks
+// until online says the network is back, as navigator.onLine would.
+func waitOnlineWhen(online func() bool, waits *atomic.Int64) func(context.Context) error {
+	return func(ctx context.Context) error {
+		waits.Add(1)
+		for !online() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		return nil
+	}
+}

@@ -130,17 +130,7 @@ func TestOfflineTimeKeepsPatience(t *testing.T) {
 	o := fastOptions(checkpoint.NewMemoryStore())
 	o.MaxAttempts, o.Concurrency, o.NetworkPatience = 2, 1, 300*time.Millisecond
 	var waits atomic.Int64
-	o.WaitOnline = func(ctx context.Context) error {
-		waits.Add(1)
-		for offline.Load() {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-		return nil
-	}
+	o.WaitOnline = waitOnlineWhen(func() bool { return !offline.Load() }, &waits)
 	path, data := writeFile(t, "asleep.bin", 3<<20+1, 24)
 	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
 	waitFor(t, "the first part", func() bool { return tr.okParts.Load() >= 1 })
