@@ -20,6 +20,7 @@ import (
 	"github.com/ossup/ossup/internal/partplan"
 	"github.com/ossup/ossup/internal/stscreds"
 	"github.com/ossup/ossup/internal/ticket"
+	"github.com/ossup/ossup/internal/uploadapi"
 	"github.com/ossup/ossup/internal/uploadpolicy"
 	"github.com/ossup/ossup/internal/userauth"
 )
@@ -178,32 +179,8 @@ type createRequest struct {
 	LastModified int64   `json:"lastModified"`
 }
 
-// CredentialsJSON is how credentials travel to the browser.
-type CredentialsJSON struct {
-	AccessKeyID     string    `json:"accessKeyId"`
-	AccessKeySecret string    `json:"accessKeySecret"`
-	SecurityToken   string    `json:"securityToken"`
-	Expiration      time.Time `json:"expiration"`
-}
-
-// SessionJSON is the answer to a create: everything the engine needs.
-type SessionJSON struct {
-	Ticket           string          `json:"ticket"`
-	TicketExpiration time.Time       `json:"ticketExpiration"`
-	Bucket           string          `json:"bucket"`
-	Region           string          `json:"region"`
-	Endpoint         string          `json:"endpoint"`
-	PathStyle        bool            `json:"pathStyle"`
-	Key              string          `json:"key"`
-	PartSize         int64           `json:"partSize"`
-	Parts            int             `json:"parts"`
-	Concurrency      int             `json:"concurrency"`
-	SinglePut        bool            `json:"singlePut"`
-	Credentials      CredentialsJSON `json:"credentials"`
-}
-
-func credsJSON(c stscreds.Credentials) CredentialsJSON {
-	return CredentialsJSON{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken, Expiration: c.Expiration.UTC()}
+func credsJSON(c stscreds.Credentials) uploadapi.Credentials {
+	return uploadapi.Credentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken, Expiration: c.Expiration.UTC()}
 }
 
 // violationStatus picks the most precise status for a policy refusal.
@@ -255,7 +232,7 @@ func (a *API) create(c echo.Context) error {
 	}
 	a.Metrics.sessions.Inc()
 	a.Log.Info("upload session created", "request_id", requestID(c), "user", user.ID, "key", key, "size", f.Size)
-	return c.JSON(http.StatusCreated, SessionJSON{
+	return c.JSON(http.StatusCreated, uploadapi.Session{
 		Ticket: tok, TicketExpiration: t.Expires.UTC(), Bucket: a.Target.Bucket, Region: a.Target.Region,
 		Endpoint: a.Target.Endpoint, PathStyle: a.Target.PathStyle, Key: key, PartSize: plan.PartSize,
 		Parts: plan.Parts, Concurrency: plan.Concurrency, SinglePut: plan.Single, Credentials: credsJSON(creds),
@@ -324,19 +301,6 @@ type completeRequest struct {
 	CRC64 string `json:"crc64"`
 }
 
-// ObjectJSON describes a verified object.
-type ObjectJSON struct {
-	Bucket       string    `json:"bucket"`
-	Key          string    `json:"key"`
-	Name         string    `json:"name"`
-	Size         int64     `json:"size"`
-	CRC64        string    `json:"crc64"`
-	ETag         string    `json:"etag"`
-	ContentType  string    `json:"contentType"`
-	LastModified time.Time `json:"lastModified"`
-	User         string    `json:"user"`
-}
-
 var decimalRE = regexp.MustCompile(`^[0-9]{1,20}$`)
 
 func (a *API) complete(c echo.Context) error {
@@ -382,7 +346,7 @@ func (a *API) complete(c echo.Context) error {
 		a.Log.Warn("uploaded object does not match", "request_id", requestID(c), "key", t.Key, "mismatches", len(ms))
 		return newAPIError(http.StatusConflict, "object_mismatch", "the object in OSS differs from the file the client reported").with(ms)
 	}
-	obj := ObjectJSON{
+	obj := uploadapi.Object{
 		Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: info.Size, CRC64: info.CRC64, ETag: info.ETag,
 		ContentType: info.ContentType, LastModified: info.LastModified.UTC(), User: t.UserID,
 	}

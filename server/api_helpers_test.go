@@ -19,6 +19,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
 
 	"github.com/ossup/ossup/internal/localcloud"
+	"github.com/ossup/ossup/internal/uploadapi"
 )
 
 // testBackend is a running backend (dev mode: with its local cloud).
@@ -134,10 +135,10 @@ func (c *apiClient) post(path string, body any, hdr ...string) apiResp {
 	return apiResp{resp.StatusCode, resp.Header, b}
 }
 
-func (c *apiClient) create(name string, size int64) (SessionJSON, apiResp) {
+func (c *apiClient) create(name string, size int64) (uploadapi.Session, apiResp) {
 	c.t.Helper()
 	r := c.post("/api/v1/uploads", map[string]any{"name": name, "size": size, "type": "application/octet-stream", "lastModified": 1700000000000})
-	var s SessionJSON
+	var s uploadapi.Session
 	if r.Status == http.StatusCreated {
 		if err := json.Unmarshal(r.Body, &s); err != nil {
 			c.t.Fatal(err)
@@ -146,7 +147,7 @@ func (c *apiClient) create(name string, size int64) (SessionJSON, apiResp) {
 	return s, r
 }
 
-func (c *apiClient) mustCreate(name string, size int64) SessionJSON {
+func (c *apiClient) mustCreate(name string, size int64) uploadapi.Session {
 	c.t.Helper()
 	s, r := c.create(name, size)
 	if r.Status != http.StatusCreated {
@@ -157,7 +158,7 @@ func (c *apiClient) mustCreate(name string, size int64) SessionJSON {
 
 // ossFor is an OSS SDK client with a session's credentials, addressing the
 // endpoint the session names.
-func ossFor(s SessionJSON) *oss.Client {
+func ossFor(s uploadapi.Session) *oss.Client {
 	return oss.NewClient(oss.LoadDefaultConfig().
 		WithEndpoint(s.Endpoint).WithRegion(s.Region).WithUsePathStyle(s.PathStyle).
 		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.Credentials.AccessKeyID, s.Credentials.AccessKeySecret, s.Credentials.SecurityToken)))

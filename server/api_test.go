@@ -24,6 +24,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 
 	"github.com/ossup/ossup/internal/localcloud"
+	"github.com/ossup/ossup/internal/uploadapi"
 )
 
 const (
@@ -96,7 +97,7 @@ func (s *webhookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // upload sends data with the SDK Uploader, as a browser engine would: the
 // session's part size and concurrency, its endpoint and its credentials.
-func upload(t *testing.T, s SessionJSON, data []byte) {
+func upload(t *testing.T, s uploadapi.Session, data []byte) {
 	t.Helper()
 	u := oss.NewUploader(ossFor(s), func(o *oss.UploaderOptions) {
 		o.PartSize = s.PartSize
@@ -142,7 +143,7 @@ func TestFullFlowWithWebhook(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("complete: %d %s", r.Status, r.Body)
 	}
-	var obj ObjectJSON
+	var obj uploadapi.Object
 	_ = json.Unmarshal(r.Body, &obj)
 	if obj.Key != s.Key || obj.Size != int64(len(data)) || obj.CRC64 != crcString(data) || obj.User != "alice" || obj.Name != "Quarterly report (final).bin" {
 		t.Fatalf("complete answered %+v", obj)
@@ -152,8 +153,8 @@ func TestFullFlowWithWebhook(t *testing.T) {
 		t.Fatalf("webhook: %d verified deliveries, %d with a bad signature", len(sink.bodies), sink.bad)
 	}
 	var ev struct {
-		Type   string     `json:"type"`
-		Object ObjectJSON `json:"object"`
+		Type   string           `json:"type"`
+		Object uploadapi.Object `json:"object"`
 	}
 	_ = json.Unmarshal(sink.bodies[0], &ev)
 	sink.mu.Unlock()
@@ -226,7 +227,7 @@ func TestTicketsAndAuthRefusals(t *testing.T) {
 
 	// Refresh gives fresh credentials for the same key.
 	r := alice.post("/api/v1/uploads/credentials", map[string]any{"ticket": s.Ticket})
-	var fresh struct{ Credentials CredentialsJSON }
+	var fresh struct{ Credentials uploadapi.Credentials }
 	_ = json.Unmarshal(r.Body, &fresh)
 	if r.Status != 200 || fresh.Credentials.SecurityToken == "" || fresh.Credentials.AccessKeyID == s.Credentials.AccessKeyID {
 		t.Fatalf("refresh: %d %s", r.Status, r.Body)

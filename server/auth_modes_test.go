@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/ossup/ossup/internal/uploadapi"
 )
 
 func TestJWTAuthMode(t *testing.T) {
@@ -47,7 +49,7 @@ func TestJWTAuthMode(t *testing.T) {
 func TestPrefixScopeCachesCredentials(t *testing.T) {
 	b := startBackend(t, merge(tokenAuth, map[string]string{"OSSUP_CREDENTIAL_SCOPE": "prefix", "OSSUP_RATE_LIMIT_USER": "1000"}))
 	alice, bob := b.client(t, aliceToken), b.client(t, bobToken)
-	var first SessionJSON
+	var first uploadapi.Session
 	for i := 0; i < 10; i++ {
 		s := alice.mustCreate("small.txt", 10)
 		if i == 0 {

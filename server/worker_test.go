@@ -18,6 +18,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 
 	"github.com/ossup/ossup/internal/localcloud"
+	"github.com/ossup/ossup/internal/uploadapi"
 	"github.com/ossup/ossup/internal/workertest"
 )
 
@@ -124,7 +125,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 		}
 	}
 
-	var s SessionJSON
+	var s uploadapi.Session
 	var data []byte
 	t.Run("create, upload, refresh, complete", func(t *testing.T) {
 		data = pseudoRandom(250 << 10)
@@ -136,7 +137,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 			t.Fatalf("key %q does not follow the template", s.Key)
 		}
 		r := alice.post("/api/v1/uploads/credentials", map[string]any{"ticket": s.Ticket})
-		var fresh struct{ Credentials CredentialsJSON }
+		var fresh struct{ Credentials uploadapi.Credentials }
 		_ = json.Unmarshal(r.Body, &fresh)
 		if r.Status != 200 || fresh.Credentials.SecurityToken == "" || fresh.Credentials.AccessKeyID == s.Credentials.AccessKeyID {
 			t.Fatalf("refresh: %d %s", r.Status, r.Body)
@@ -147,7 +148,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 		upload(t, s2, data)
 
 		r = alice.post("/api/v1/uploads/complete", map[string]any{"ticket": s.Ticket, "size": len(data), "crc64": crcString(data)})
-		var obj ObjectJSON
+		var obj uploadapi.Object
 		_ = json.Unmarshal(r.Body, &obj)
 		if r.Status != 200 || obj.Key != s.Key || obj.Size != int64(len(data)) || obj.CRC64 != crcString(data) || obj.User != "alice" || obj.ETag == "" {
 			t.Fatalf("complete: %d %s", r.Status, r.Body)

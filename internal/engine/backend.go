@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ossup/ossup/internal/uploadapi"
 )
 
 // Backend is the signing backend's API (/api/v1/uploads...), JSON over the
@@ -21,29 +23,13 @@ type Backend struct {
 	T       Transport
 }
 
-// Credentials are temporary STS credentials for one object key.
-type Credentials struct {
-	AccessKeyID     string    `json:"accessKeyId"`
-	AccessKeySecret string    `json:"accessKeySecret"`
-	SecurityToken   string    `json:"securityToken"`
-	Expiration      time.Time `json:"expiration"`
-}
-
-// Session is the backend's answer to a create: where and how to upload.
-type Session struct {
-	Ticket           string      `json:"ticket"`
-	TicketExpiration time.Time   `json:"ticketExpiration"`
-	Bucket           string      `json:"bucket"`
-	Region           string      `json:"region"`
-	Endpoint         string      `json:"endpoint"`
-	PathStyle        bool        `json:"pathStyle"`
-	Key              string      `json:"key"`
-	PartSize         int64       `json:"partSize"`
-	Parts            int         `json:"parts"`
-	Concurrency      int         `json:"concurrency"`
-	SinglePut        bool        `json:"singlePut"`
-	Credentials      Credentials `json:"credentials"`
-}
+// Credentials, Session and Object are the backend's answers, as the
+// backend writes them.
+type (
+	Credentials = uploadapi.Credentials
+	Session     = uploadapi.Session
+	Object      = uploadapi.Object
+)
 
 // CreateRequest describes the file to the backend, which checks it against
 // its upload policy and picks the object key.
@@ -53,19 +39,6 @@ type CreateRequest struct {
 	Type string `json:"type"`
 	// LastModified is in milliseconds since the epoch, as File.lastModified.
 	LastModified int64 `json:"lastModified"`
-}
-
-// Object is the stored object as the backend verified it.
-type Object struct {
-	Bucket       string    `json:"bucket"`
-	Key          string    `json:"key"`
-	Name         string    `json:"name"`
-	Size         int64     `json:"size"`
-	CRC64        string    `json:"crc64"`
-	ETag         string    `json:"etag"`
-	ContentType  string    `json:"contentType"`
-	LastModified time.Time `json:"lastModified"`
-	User         string    `json:"user"`
 }
 
 // APIError is an error answer of the backend:
