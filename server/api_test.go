@@ -233,7 +233,24 @@ func TestTicketsAndAuthRefusals(t *testing.T) {
 		t.Fatalf("refresh: %d %s", r.Status, r.Body)
 	}
 
-	forged := s.Ticket[:len(s.Ticket)-2] + "xy"
+	checkTicketDenials(t, s.Ticket, alice, bob, b.client(t, ""), b.client(t, "tok-mallory-000000000000"))
+	if _, r := b.client(t, "").create("y", 1); r.Status != 401 {
+		t.Errorf("create without auth in token mode: %d", r.Status)
+	}
+
+	time.Sleep(2100 * time.Millisecond)
+	r = alice.post("/api/v1/uploads/credentials", map[string]any{"ticket": s.Ticket})
+	if r.Status != 403 || r.code() != "ticket_expired" {
+		t.Errorf("expired ticket: %d %s", r.Status, r.Body)
+	}
+}
+
+// checkTicketDenials: on every ticket endpoint, a forged or garbage ticket
+// and another user's ticket get 403 with the precise code; no or an unknown
+// token gets 401 with WWW-Authenticate. ticket is alice's.
+func checkTicketDenials(t *testing.T, ticket string, alice, bob, noAuth, unknown *apiClient) {
+	t.Helper()
+	forged := ticket[:len(ticket)-2] + "xy"
 	for _, tc := range []struct {
 		name   string
 		c      *apiClient
@@ -243,9 +260,9 @@ func TestTicketsAndAuthRefusals(t *testing.T) {
 	}{
 		{"forged", alice, forged, 403, "ticket_invalid"},
 		{"garbage", alice, "not-a-ticket", 403, "ticket_invalid"},
-		{"other user's", bob, s.Ticket, 403, "ticket_wrong_user"},
-		{"no auth", b.client(t, ""), s.Ticket, 401, "unauthenticated"},
-		{"unknown token", b.client(t, "tok-mallory-000000000000"), s.Ticket, 401, "unauthenticated"},
+		{"other user's", bob, ticket, 403, "ticket_wrong_user"},
+		{"no auth", noAuth, ticket, 401, "unauthenticated"},
+		{"unknown token", unknown, ticket, 401, "unauthenticated"},
 	} {
 		for path, body := range map[string]map[string]any{
 			"/api/v1/uploads/credentials": {"ticket": tc.ticket},
@@ -260,15 +277,6 @@ func TestTicketsAndAuthRefusals(t *testing.T) {
 				t.Errorf("%s on %s: 401 without WWW-Authenticate", tc.name, path)
 			}
 		}
-	}
-	if _, r := b.client(t, "").create("y", 1); r.Status != 401 {
-		t.Errorf("create without auth in token mode: %d", r.Status)
-	}
-
-	time.Sleep(2100 * time.Millisecond)
-	r = alice.post("/api/v1/uploads/credentials", map[string]any{"ticket": s.Ticket})
-	if r.Status != 403 || r.code() != "ticket_expired" {
-		t.Errorf("expired ticket: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -370,8 +378,17 @@ func TestHostileInputs(t *testing.T) {
 
 func TestCORSAllowlist(t *testing.T) {
 	b := startBackend(t, merge(tokenAuth, map[string]string{"OSSUP_CORS_ORIGINS": "https://app.example"}))
+	checkCORSAllowlist(t, b.base, b.client(t, aliceToken))
+}
+
+// checkCORSAllowlist checks a backend at base that allows only the origin
+// https://app.example: preflights from it pass, preflights and requests
+// from another origin get no CORS headers, so that page cannot read the
+// answers.
+func checkCORSAllowlist(t *testing.T, base string, alice *apiClient) {
+	t.Helper()
 	preflight := func(origin string) http.Header {
-		req, _ := http.NewRequest(http.MethodOptions, b.base+"/api/v1/uploads", nil)
+		req, _ := http.NewRequest(http.MethodOptions, base+"/api/v1/uploads", nil)
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
 		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
@@ -388,9 +405,7 @@ func TestCORSAllowlist(t *testing.T) {
 	if h := preflight("https://evil.example"); h.Get("Access-Control-Allow-Origin") != "" || h.Get("Access-Control-Allow-Headers") != "" {
 		t.Errorf("non-allowed origin got CORS headers: %v", h)
 	}
-	// An actual request from a foreign origin gets no CORS headers either,
-	// so its page cannot read the answer.
-	r := b.client(t, aliceToken).post("/api/v1/uploads", map[string]any{"name": "a", "size": 1}, "Origin", "https://evil.example")
+	r := alice.post("/api/v1/uploads", map[string]any{"name": "a", "size": 1}, "Origin", "https://evil.example")
 	if r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("foreign origin can read the API: %v", r.Header)
 	}
