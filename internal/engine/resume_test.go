@@ -20,6 +20,10 @@ import (
 // the checkpoint left behind.
 func crashMidway(t *testing.T, env *testEnv, store checkpoint.Store, path string, after int64) *checkpoint.Record {
 	t.Helper()
+	// Slow enough to be caught midway; the faults are cleared again for what
+	// the test does next.
+	env.setFaults(slow)
+	defer env.setFaults(faults.Config{})
 	ctx, crash := context.WithCancel(context.Background())
 	defer crash()
 	u := env.engine(fastOptions(store)).Start(ctx, openSource(t, path))
@@ -48,12 +52,10 @@ var slow = faults.Config{BandwidthBytesPerSec: 4 << 20}
 func TestResumeAfterCrash(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
-	env.setFaults(slow)
 	store := checkpoint.NewMemoryStore()
 	const size, partSize, conc = 12 << 20, 1 << 20, 4
 	path, data := writeFile(t, "resume.bin", size, 1)
 	rec := crashMidway(t, env, store, path, 4<<20)
-	env.setFaults(faults.Config{})
 
 	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
@@ -86,11 +88,9 @@ func TestResumeAfterCrash(t *testing.T) {
 func TestResumeChangedFile(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
-	env.setFaults(slow)
 	store := checkpoint.NewMemoryStore()
 	path, data := writeFile(t, "changed.bin", 8<<20, 2)
 	old := crashMidway(t, env, store, path, 2<<20)
-	env.setFaults(faults.Config{})
 
 	// Same name, size and modification time; only sampled content differs.
 	st, err := os.Stat(path)
@@ -122,11 +122,9 @@ func TestResumeChangedFile(t *testing.T) {
 func TestResumeDamagedCheckpoint(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
-	env.setFaults(slow)
 	store := checkpoint.NewMemoryStore()
 	path, data := writeFile(t, "damaged.bin", 8<<20, 3)
 	old := crashMidway(t, env, store, path, 2<<20)
-	env.setFaults(faults.Config{})
 
 	id := checkpoint.ID(old.File)
 	store.(*checkpoint.MemoryStore).Corrupt(id, func(b []byte) []byte {
@@ -184,7 +182,6 @@ func TestResumeAfterComplete(t *testing.T) {
 func TestPendingAndDiscard(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
-	env.setFaults(slow)
 	store := checkpoint.NewMemoryStore()
 	path, _ := writeFile(t, "pending.bin", 8<<20, 5)
 	old := crashMidway(t, env, store, path, 1<<20)

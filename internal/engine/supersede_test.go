@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/internal/checkpoint"
-	"github.com/ossup/ossup/internal/faults"
 )
 
 // TestResumeModifiedFile: the file is edited in place (new content, new
@@ -20,11 +19,9 @@ import (
 func TestResumeModifiedFile(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
-	env.setFaults(slow)
 	store := checkpoint.NewMemoryStore()
 	path, _ := writeFile(t, "edited.bin", 8<<20, 6)
 	old := crashMidway(t, env, store, path, 2<<20)
-	env.setFaults(faults.Config{})
 
 	_, data := writeFile(t, "unused.bin", 8<<20, 7)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -57,12 +54,10 @@ func TestResumeModifiedFile(t *testing.T) {
 func TestSupersedeSparesOthers(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
-	env.setFaults(slow)
 	store := checkpoint.NewMemoryStore()
 	path, _ := writeFile(t, "x.bin", 8<<20, 8)
 	old := crashMidway(t, env, store, path, 1<<20)
 	oldID := checkpoint.ID(old.File)
-	env.setFaults(faults.Config{})
 	modified := time.UnixMilli(old.File.LastModified)
 
 	// Small files (one PutObject) named and dated as each case needs.
