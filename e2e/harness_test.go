@@ -13,6 +13,7 @@ import (
 
 	"github.com/ossup/ossup/internal/chromium"
 	"github.com/ossup/ossup/server"
+	"github.com/ossup/ossup/server/loopback"
 )
 
 // repoRoot is the module root, two levels up from this package's directory.
@@ -89,34 +90,16 @@ func builtWeb(t testing.TB) string {
 // loopback ports, serving the freshly built web assets.
 func backend(t testing.TB, env map[string]string) (*server.Server, string) {
 	t.Helper()
-	e := map[string]string{
-		"OSSUP_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_OSS_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_STS_ADDR": "127.0.0.1:0",
-		"OSSUP_DATA_DIR": t.TempDir(), "OSSUP_WEB_DIR": builtWeb(t), "OSSUP_JANITOR_INTERVAL": "0",
-	}
+	e := map[string]string{"OSSUP_DATA_DIR": t.TempDir(), "OSSUP_WEB_DIR": builtWeb(t)}
 	for k, v := range env {
 		e[k] = v
 	}
-	cfg, err := server.LoadConfig(func(k string) string { return e[k] })
+	srv, err := loopback.Start(e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
-	return srv, "http://" + ln.Addr().String()
+	t.Cleanup(func() { srv.Close() })
+	return srv.Server, srv.Base
 }
 
 // browser starts a headless Chromium with a fresh profile (or the given

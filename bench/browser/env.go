@@ -18,6 +18,7 @@ import (
 
 	"github.com/ossup/ossup/internal/chromium"
 	"github.com/ossup/ossup/server"
+	"github.com/ossup/ossup/server/loopback"
 )
 
 // pages are the benchmark's own static files, served next to web/ under
@@ -150,36 +151,18 @@ type backend struct {
 // a core for many seconds: a benchmark must not measure alongside it, and
 // the transfer sizes are the brotli ones.
 func startBackend(dataDir, webDir string, partSize int64, concurrency int, waitAssets bool) (*backend, error) {
-	env := map[string]string{
-		"OSSUP_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_OSS_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_STS_ADDR": "127.0.0.1:0",
-		"OSSUP_DATA_DIR": dataDir, "OSSUP_WEB_DIR": webDir, "OSSUP_JANITOR_INTERVAL": "0",
+	srv, err := loopback.Start(map[string]string{
+		"OSSUP_DATA_DIR": dataDir, "OSSUP_WEB_DIR": webDir,
 		"OSSUP_PART_SIZE": strconv.FormatInt(partSize, 10), "OSSUP_CONCURRENCY": strconv.Itoa(concurrency),
 		"OSSUP_LOG_LEVEL": "error",
-	}
-	cfg, err := server.LoadConfig(func(k string) string { return env[k] })
+	})
 	if err != nil {
-		return nil, fmt.Errorf("backend config: %w", err)
+		return nil, err
 	}
-	srv, err := server.New(cfg, nil)
-	if err != nil {
-		return nil, fmt.Errorf("start backend: %w", err)
-	}
-	ln, err := srv.Listen()
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("backend listen: %w", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
 	if waitAssets {
 		srv.Assets().Wait()
 	}
-	return &backend{srv: srv, base: "http://" + ln.Addr().String(), stop: func() {
-		cancel()
-		<-done
-		srv.Close()
-	}}, nil
+	return &backend{srv: srv.Server, base: srv.Base, stop: func() { srv.Close() }}, nil
 }
 
 // startBrowser starts a headless Chromium with a fresh profile in

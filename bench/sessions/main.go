@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,7 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ossup/ossup/server"
+	"github.com/ossup/ossup/server/loopback"
 )
 
 func main() {
@@ -51,30 +50,16 @@ func start(scope string) (*mode, error) {
 		return nil, err
 	}
 	web, _ := os.MkdirTemp(dir, "web")
-	env := map[string]string{
-		"OSSUP_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_OSS_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_STS_ADDR": "127.0.0.1:0",
+	srv, err := loopback.Start(map[string]string{
 		"OSSUP_DATA_DIR": dir, "OSSUP_WEB_DIR": web, "OSSUP_AUTH": "token", "OSSUP_AUTH_TOKENS": token + "=bench",
 		"OSSUP_CREDENTIAL_SCOPE": scope, "OSSUP_RATE_LIMIT_IP": "1000000", "OSSUP_RATE_LIMIT_USER": "1000000",
-		"OSSUP_JANITOR_INTERVAL": "0",
-	}
-	cfg, err := server.LoadConfig(func(k string) string { return env[k] })
+	})
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.New(cfg, nil)
-	if err != nil {
-		return nil, err
-	}
-	ln, err := srv.Listen()
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(ctx, ln); close(done) }()
 	return &mode{
-		scope: scope, base: "http://" + ln.Addr().String(), calls: srv.Minter().Stats,
-		stop: func() { cancel(); <-done; srv.Close(); os.RemoveAll(dir) },
+		scope: scope, base: srv.Base, calls: srv.Minter().Stats,
+		stop: func() { srv.Close(); os.RemoveAll(dir) },
 	}, nil
 }
 

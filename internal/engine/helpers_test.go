@@ -26,6 +26,7 @@ import (
 	"github.com/ossup/ossup/internal/faults"
 	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/server"
+	"github.com/ossup/ossup/server/loopback"
 )
 
 const testToken = "engine-test-token-0123456789abcdef"
@@ -50,8 +51,7 @@ func startEnv(t testing.TB, extra map[string]string) *testEnv {
 		t.Fatal(err)
 	}
 	e := map[string]string{
-		"OSSUP_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_OSS_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_STS_ADDR": "127.0.0.1:0",
-		"OSSUP_DATA_DIR": t.TempDir(), "OSSUP_WEB_DIR": web, "OSSUP_JANITOR_INTERVAL": "0",
+		"OSSUP_DATA_DIR": t.TempDir(), "OSSUP_WEB_DIR": web,
 		"OSSUP_AUTH": "token", "OSSUP_AUTH_TOKENS": testToken + "=tester",
 		"OSSUP_RATE_LIMIT_IP": "100000", "OSSUP_RATE_LIMIT_USER": "100000",
 		"OSSUP_PART_SIZE": "1048576", "OSSUP_CONCURRENCY": "4",
@@ -59,34 +59,20 @@ func startEnv(t testing.TB, extra map[string]string) *testEnv {
 	for k, v := range extra {
 		e[k] = v
 	}
-	cfg, err := server.LoadConfig(func(k string) string { return e[k] })
+	srv, err := loopback.Start(e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := srv.Listen()
-	if err != nil {
-		srv.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
 	trans := &HTTPTransport{Client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
 	t.Cleanup(func() {
 		trans.Client.CloseIdleConnections()
-		cancel()
-		<-done
 		srv.Close()
 	})
 	cl := srv.Cloud()
 	root := oss.NewClient(oss.LoadDefaultConfig().
 		WithEndpoint(cl.OSSEndpoint).WithRegion(cl.Config.Region).WithUsePathStyle(true).
 		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cl.Config.AccessKeyID, cl.Config.AccessKeySecret)))
-	return &testEnv{t: t, srv: srv, base: "http://" + ln.Addr().String(), cl: cl, root: root, trans: trans}
+	return &testEnv{t: t, srv: srv.Server, base: srv.Base, cl: cl, root: root, trans: trans}
 }
 
 // backend is the API client with the test user's token.
