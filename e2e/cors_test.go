@@ -138,8 +138,9 @@ func TestCORSOriginRefused(t *testing.T) {
 	t.Logf("the page shows: %q", shown)
 	for _, e := range pageErrors(ctx, t) {
 		msg, _ := e["message"].(string)
-		if e["code"] != "NetworkError" || !strings.Contains(msg, "<AllowedOrigin>") {
-			t.Errorf("error %v: %s, want NetworkError naming the CORS rule", e["code"], msg)
+		hint, _ := e["hint"].(string)
+		if e["code"] != "NetworkError" || !strings.Contains(hint, "<AllowedOrigin>") || !strings.Contains(msg, hint) {
+			t.Errorf("error %v: %s (hint %q), want NetworkError whose hint names the CORS rule", e["code"], msg, hint)
 		}
 	}
 	if len(shown) != 2 {

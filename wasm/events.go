@@ -49,6 +49,9 @@ func errorJS(err error) map[string]any {
 		out["code"] = ue.Code
 		out["requestId"] = ue.RequestID
 		out["attempts"] = ue.Attempts
+		if ue.Hint != "" {
+			out["hint"] = ue.Hint
+		}
 	}
 	if errors.Is(err, engine.ErrCORS) {
 		out["code"] = "CORSExposeHeaders"

@@ -16,10 +16,7 @@ const plain = (err) => {
   const byCode = {
     locked: 'This file is already uploading in another tab or window.',
     CORSExposeHeaders: err.message,
-    // A CORS refusal looks like a network failure to a page; the engine
-    // adds the rule to check when the request never got an answer here.
-    NetworkError: 'The connection failed. Check the network, then press Resume.' +
-      (err.message.includes('CORS rule') ? ' If the network works, ' + err.message.slice(err.message.indexOf("the bucket's CORS rule")) : ''),
+    NetworkError: 'The connection failed. Check the network, then press Resume.',
     AccessDenied: 'The storage service refused this upload (permission denied).',
     unauthenticated: 'You are not signed in, or your session expired. Sign in again and retry.',
     upload_refused: err.message,
@@ -29,7 +26,9 @@ const plain = (err) => {
     InternalError: 'The storage service had a problem. Try again in a moment.',
     ServiceUnavailable: 'The storage service is busy. Try again in a moment.',
   };
-  const text = byCode[err.code] || err.message;
+  // A hint says what to check, e.g. the CORS rule a request that never got
+  // an answer may be refused by (a page cannot tell that from the network).
+  const text = (byCode[err.code] || err.message) + (err.hint && byCode[err.code] ? ' ' + err.hint : '');
   return text + (err.requestId ? ' (request id ' + err.requestId + ')' : '');
 };
 
@@ -74,7 +73,7 @@ export async function startDemo(assets) {
     for (const ev of ['state', 'progress', 'retry']) h.addEventListener(ev, render);
     h.addEventListener('error', (e) => {
       const err = e.detail;
-      demo.errors.push({ id: h.id, message: err.message, code: err.code, requestId: err.requestId });
+      demo.errors.push({ id: h.id, message: err.message, code: err.code, requestId: err.requestId, hint: err.hint });
       li.querySelector('.err').textContent = plain(err);
       render();
     });

@@ -39,6 +39,8 @@ export interface UploadErrorInfo {
   /** The OSS or backend request id, to quote to support. */
   requestId?: string;
   attempts?: number;
+  /** What to check to fix it, when the engine can tell: e.g. for a NetworkError on a kind of request that never got an answer, the bucket CORS rule that may refuse it. */
+  hint?: string;
 }
 
 export interface UploadResult {

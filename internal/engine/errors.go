@@ -31,6 +31,9 @@ type UploadError struct {
 	// backend's error JSON; Code is NetworkError, InconsistentCRC or
 	// CORSExposeHeaders for failures without one.
 	Code, Message, RequestID string
+	// Hint, when set, is what to check to fix the failure (the CORS rule a
+	// request that never got an answer may be refused by).
+	Hint string
 	// Attempts is how many times Op was tried.
 	Attempts int
 	Err      error
@@ -47,6 +50,9 @@ func (e *UploadError) Error() string {
 	}
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	if e.Hint != "" {
+		b.WriteString(". " + e.Hint)
 	}
 	return b.String()
 }

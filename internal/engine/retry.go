@@ -154,8 +154,8 @@ func (r retrier) patient(k kind, err error, firstNet time.Time) bool {
 		o.Clock.Now().Sub(firstNet) < o.NetworkPatience
 }
 
-// corsRefusalHint ends the message of a request to OSS that never got an
-// answer on a route that never answered: the browser reports a CORS
+// corsRefusalHint is the Hint of a request to OSS that never got an answer
+// on a route that never answered: the browser reports a CORS
 // refusal exactly like a network failure.
 const corsRefusalHint = "OSS never answered this kind of request from this page. If the network works, " +
 	"the bucket's CORS rule may not allow this page: it needs a rule with <AllowedOrigin> this page's origin, " +
@@ -190,7 +190,7 @@ func uploadError(op string, err error, attempts int) error {
 		e.Code, e.Message = "NetworkError", ne.err.Error()
 		var pe *provenRouteError
 		if ne.noAnswer && !errors.As(err, &pe) && !strings.HasPrefix(op, "backend.") {
-			e.Message += ". " + corsRefusalHint
+			e.Hint = corsRefusalHint
 		}
 	default:
 		e.Code, e.Message = "ClientError", err.Error()
