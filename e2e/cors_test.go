@@ -10,6 +10,8 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ossup/ossup/server"
 )
 
 // TestCORSSelfDiagnosis: a bucket whose CORS rule does not expose ETag and
@@ -19,19 +21,7 @@ import (
 // is fixed, picking the files again uploads them.
 func TestCORSSelfDiagnosis(t *testing.T) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(256 << 10)})
-	c, bucket := rootOSS(srv), oss.Ptr(srv.Cloud().Config.Bucket)
-	bg := context.Background()
-	good, err := c.GetBucketCors(bg, &oss.GetBucketCorsRequest{Bucket: bucket})
-	if err != nil {
-		t.Fatal(err)
-	}
-	broken := &oss.CORSConfiguration{CORSRules: []oss.CORSRule{{
-		AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
-		AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"x-oss-request-id"}, MaxAgeSeconds: oss.Ptr(int64(600)),
-	}}}
-	if _, err := c.PutBucketCors(bg, &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: broken}); err != nil {
-		t.Fatal(err)
-	}
+	good := setBucketCORS(t, srv, "*", "x-oss-request-id")
 
 	ctx := openDemo(t, base)
 	dir := t.TempDir()
@@ -83,7 +73,8 @@ func TestCORSSelfDiagnosis(t *testing.T) {
 	}
 
 	// The advice works: with the rule fixed, the same files go up.
-	if _, err := c.PutBucketCors(bg, &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: good.CORSConfiguration}); err != nil {
+	c, bucket := rootOSS(srv), oss.Ptr(srv.Cloud().Config.Bucket)
+	if _, err := c.PutBucketCors(context.Background(), &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: good}); err != nil {
 		t.Fatal(err)
 	}
 	pickFiles(ctx, t, multi, small)
@@ -109,14 +100,7 @@ func TestCORSSelfDiagnosis(t *testing.T) {
 // names the CORS rule to check.
 func TestCORSOriginRefused(t *testing.T) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(256 << 10)})
-	c, bucket := rootOSS(srv), oss.Ptr(srv.Cloud().Config.Bucket)
-	elsewhere := &oss.CORSConfiguration{CORSRules: []oss.CORSRule{{
-		AllowedOrigins: []string{"https://elsewhere.example"}, AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
-		AllowedHeaders: []string{"*"}, ExposeHeaders: []string{"ETag", "x-oss-hash-crc64ecma", "x-oss-request-id"},
-	}}}
-	if _, err := c.PutBucketCors(context.Background(), &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: elsewhere}); err != nil {
-		t.Fatal(err)
-	}
+	setBucketCORS(t, srv, "https://elsewhere.example", "ETag", "x-oss-hash-crc64ecma", "x-oss-request-id")
 	ctx := openDemo(t, base)
 	dir := t.TempDir()
 	multi, _ := writeFile(t, dir, "origin-multi.bin", 600_000)
@@ -151,4 +135,24 @@ func TestCORSOriginRefused(t *testing.T) {
 			t.Errorf("the page does not name both the network and the CORS rule: %s", s)
 		}
 	}
+}
+
+// setBucketCORS gives the dev bucket one CORS rule, for origin with every
+// method and header and the given exposed headers, and returns the
+// configuration it replaced.
+func setBucketCORS(t *testing.T, srv *server.Server, origin string, expose ...string) *oss.CORSConfiguration {
+	t.Helper()
+	c, bucket, bg := rootOSS(srv), oss.Ptr(srv.Cloud().Config.Bucket), context.Background()
+	old, err := c.GetBucketCors(bg, &oss.GetBucketCorsRequest{Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := &oss.CORSConfiguration{CORSRules: []oss.CORSRule{{
+		AllowedOrigins: []string{origin}, AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
+		AllowedHeaders: []string{"*"}, ExposeHeaders: expose, MaxAgeSeconds: oss.Ptr(int64(600)),
+	}}}
+	if _, err := c.PutBucketCors(bg, &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: rule}); err != nil {
+		t.Fatal(err)
+	}
+	return old.CORSConfiguration
 }
