@@ -12,7 +12,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/server"
 )
 

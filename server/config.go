@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/internal/partplan"
 )
 

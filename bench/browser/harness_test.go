@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
 // The harness (engine build, backend with its local cloud, headless

@@ -38,7 +38,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
 // config is what a benchmark session measures.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/internal/checkpoint"
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
 // counting wraps the test transport and counts credential refreshes and

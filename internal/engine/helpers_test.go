@@ -23,8 +23,8 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
 
 	"github.com/ossup/ossup/internal/checkpoint"
-	"github.com/ossup/ossup/internal/faults"
 	"github.com/ossup/ossup/internal/localcloud"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/server"
 	"github.com/ossup/ossup/server/loopback"
 )

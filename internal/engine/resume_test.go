@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/internal/checkpoint"
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
 // crashMidway starts an upload of path and cancels its context (a crash:

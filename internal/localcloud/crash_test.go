@@ -643,7 +643,7 @@ func TestCrashAtStoreSteps(t *testing.T) {
 	}
 
 	// Every step the store documents must be exercised here.
-	doc, err := os.ReadFile("../ossstore/doc.go")
+	doc, err := os.ReadFile("ossstore/doc.go")
 	if err != nil {
 		t.Fatal(err)
 	}

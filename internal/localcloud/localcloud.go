@@ -17,11 +17,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ossup/ossup/internal/faults"
-	"github.com/ossup/ossup/internal/localoss"
-	"github.com/ossup/ossup/internal/localsts"
-	"github.com/ossup/ossup/internal/osserr"
-	"github.com/ossup/ossup/internal/ossstore"
+	"github.com/ossup/ossup/internal/localcloud/faults"
+	"github.com/ossup/ossup/internal/localcloud/osserr"
+	"github.com/ossup/ossup/internal/localcloud/ossserver"
+	"github.com/ossup/ossup/internal/localcloud/ossstore"
+	"github.com/ossup/ossup/internal/localcloud/stsserver"
 )
 
 // Dev defaults: a fixed key pair, printed at start, so a developer can point
@@ -101,8 +101,8 @@ type Cloud struct {
 	STSHost string
 	Config  Config
 	Faults  *faults.Injector
-	OSS     *localoss.Handler
-	STS     *localsts.Service
+	OSS     *ossserver.Handler
+	STS     *stsserver.Service
 	Store   *ossstore.Store
 
 	servers []*http.Server
@@ -130,10 +130,10 @@ func Start(cfg Config) (*Cloud, error) {
 	if err := ensureBucket(store, cfg.Bucket); err != nil {
 		return nil, err
 	}
-	cl.STS, err = localsts.New(localsts.Config{
+	cl.STS, err = stsserver.New(stsserver.Config{
 		AccountID:   cfg.AccountID,
 		Keys:        map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret},
-		Roles:       []localsts.Role{{ARN: cfg.RoleARN, Policy: cfg.RolePolicy, MaxSessionDuration: time.Hour}},
+		Roles:       []stsserver.Role{{ARN: cfg.RoleARN, Policy: cfg.RolePolicy, MaxSessionDuration: time.Hour}},
 		DataDir:     filepath.Join(cfg.DataDir, "sts"),
 		MinDuration: cfg.MinSTSDuration,
 		Now:         cfg.Now,
@@ -153,7 +153,7 @@ func Start(cfg Config) (*Cloud, error) {
 		return nil, fmt.Errorf("localcloud: sts listener: %w", err)
 	}
 	domains := []string{"localhost"}
-	cl.OSS, err = localoss.New(localoss.Config{
+	cl.OSS, err = ossserver.New(ossserver.Config{
 		Store: store, Keys: &keyring{root: map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret}, sts: cl.STS},
 		Region: cfg.Region, AccountID: cfg.AccountID, Domains: domains, Faults: cl.Faults,
 		Logger: cfg.Logger.With("component", "local-oss"), Now: cfg.Now,
@@ -233,26 +233,26 @@ func ensureBucket(store *ossstore.Store, name string) error {
 // endpoint.
 type keyring struct {
 	root map[string]string
-	sts  *localsts.Service
+	sts  *stsserver.Service
 }
 
-func (k *keyring) Lookup(id, token string, now time.Time) (string, *localoss.Principal, error) {
+func (k *keyring) Lookup(id, token string, now time.Time) (string, *ossserver.Principal, error) {
 	if strings.HasPrefix(id, "STS.") {
 		if token == "" {
 			return "", nil, unknownKey(id)
 		}
 		s, err := k.sts.Resolve(id, token, now)
 		switch {
-		case errors.Is(err, localsts.ErrTokenExpired):
+		case errors.Is(err, stsserver.ErrTokenExpired):
 			return "", nil, osserr.New(http.StatusForbidden, "SecurityTokenExpired", "The security token you provided has expired.").WithEC("0002-00000007")
-		case errors.Is(err, localsts.ErrInvalidToken), errors.Is(err, localsts.ErrUnknownAccessKey):
+		case errors.Is(err, stsserver.ErrInvalidToken), errors.Is(err, stsserver.ErrUnknownAccessKey):
 			// A token that is not ours, or ours but minted for another
 			// temporary key: OSS says the token does not match.
 			return "", nil, invalidToken()
 		case err != nil:
 			return "", nil, fmt.Errorf("resolve temporary key: %w", err)
 		}
-		return s.AccessKeySecret, &localoss.Principal{AccessKeyID: id, Policies: s.Policies}, nil
+		return s.AccessKeySecret, &ossserver.Principal{AccessKeyID: id, Policies: s.Policies}, nil
 	}
 	secret, ok := k.root[id]
 	if !ok {
@@ -262,7 +262,7 @@ func (k *keyring) Lookup(id, token string, now time.Time) (string, *localoss.Pri
 		// A security token only belongs with a temporary key.
 		return "", nil, invalidToken()
 	}
-	return secret, &localoss.Principal{AccessKeyID: id, Root: true}, nil
+	return secret, &ossserver.Principal{AccessKeyID: id, Root: true}, nil
 }
 
 func unknownKey(id string) error {

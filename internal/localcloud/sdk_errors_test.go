@@ -13,7 +13,7 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
 // checkErrorResponse asserts the shape of an OSS error response: request id

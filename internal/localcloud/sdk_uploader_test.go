@@ -12,7 +12,7 @@ import (
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/retry"
 
-	"github.com/ossup/ossup/internal/faults"
+	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
 // TestSDKUploader64MiBWithSTS is the headline conformance check: the SDK's

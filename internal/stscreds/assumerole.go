@@ -135,7 +135,7 @@ func (c *acs3Client) request(ctx context.Context, in assumeInput, now time.Time)
 }
 
 // authorization is openapiutil.GetAuthorization for ACS3-HMAC-SHA256 with
-// path "/", method POST and the empty body; internal/localsts verifies it.
+// path "/", method POST and the empty body; internal/localcloud/stsserver verifies it.
 func (c *acs3Client) authorization(query, signed map[string]string) string {
 	keys := make([]string, 0, len(query))
 	for k := range query {

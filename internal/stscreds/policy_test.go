@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ossup/ossup/internal/policy"
+	"github.com/ossup/ossup/internal/localcloud/rampolicy"
 )
 
 func TestObjectPolicyText(t *testing.T) {
@@ -61,27 +61,27 @@ func FuzzObjectPolicy(f *testing.F) {
 		if checkPolicySize(doc) != nil {
 			return
 		}
-		p, err := policy.Parse([]byte(doc))
+		p, err := rampolicy.Parse([]byte(doc))
 		if err != nil {
 			t.Fatalf("key %q: policy rejected by the parser: %v\n%s", key, err, doc)
 		}
 		arn := func(k string) string { return "acs:oss:cn-hangzhou:1000000000000000:dev-bucket/" + k }
 		for _, action := range uploadActions {
-			if d := p.Evaluate(policy.Request{Action: action, Resource: arn(key)}); d != policy.Allow {
+			if d := p.Evaluate(rampolicy.Request{Action: action, Resource: arn(key)}); d != rampolicy.Allow {
 				t.Fatalf("key %q: %s is %s", key, action, d)
 			}
 			if other != key {
-				if d := p.Evaluate(policy.Request{Action: action, Resource: arn(other)}); d != policy.ImplicitDeny {
+				if d := p.Evaluate(rampolicy.Request{Action: action, Resource: arn(other)}); d != rampolicy.ImplicitDeny {
 					t.Fatalf("key %q: %s on %q is %s", key, action, other, d)
 				}
 			}
 		}
 		for _, action := range []string{"oss:GetObject", "oss:DeleteObject", "oss:ListObjects", "oss:PutObjectAcl"} {
-			if d := p.Evaluate(policy.Request{Action: action, Resource: arn(key)}); d != policy.ImplicitDeny {
+			if d := p.Evaluate(rampolicy.Request{Action: action, Resource: arn(key)}); d != rampolicy.ImplicitDeny {
 				t.Fatalf("key %q: %s is %s", key, action, d)
 			}
 		}
-		if d := p.Evaluate(policy.Request{Action: "oss:ListMultipartUploads", Resource: "acs:oss:cn-hangzhou:1000000000000000:dev-bucket"}); d != policy.ImplicitDeny {
+		if d := p.Evaluate(rampolicy.Request{Action: "oss:ListMultipartUploads", Resource: "acs:oss:cn-hangzhou:1000000000000000:dev-bucket"}); d != rampolicy.ImplicitDeny {
 			t.Fatalf("key %q: ListMultipartUploads on the bucket is %s", key, d)
 		}
 	})

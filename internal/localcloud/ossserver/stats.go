@@ -1,0 +1,111 @@
+package ossserver
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// Stats counts requests per operation. Tests of the browser engine read it to
+// prove how many bytes a resume sent again.
+type Stats struct {
+	mu  sync.Mutex
+	ops map[string]*OpStats
+}
+
+// OpStats are the counters of one operation.
+type OpStats struct {
+	Requests int64 `json:"requests"`
+	// BytesIn is the request body bytes the endpoint has read, whatever the
+	// outcome, counted as they arrive.
+	BytesIn int64 `json:"bytesIn"`
+	// Errors counts responses with status >= 400.
+	Errors int64 `json:"errors"`
+}
+
+func newStats() *Stats { return &Stats{ops: map[string]*OpStats{}} }
+
+// record counts a finished request. Its body bytes were counted as they
+// arrived (addBytes).
+func (s *Stats) record(op string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.op(op)
+	o.Requests++
+	if status >= 400 {
+		o.Errors++
+	}
+}
+
+// addBytes counts body bytes as the endpoint reads them, so a request still
+// streaming (or draining after its client went away) shows in BytesIn now,
+// not only when it ends.
+func (s *Stats) addBytes(op string, n int64) {
+	s.mu.Lock()
+	s.op(op).BytesIn += n
+	s.mu.Unlock()
+}
+
+func (s *Stats) op(name string) *OpStats {
+	o := s.ops[name]
+	if o == nil {
+		o = &OpStats{}
+		s.ops[name] = o
+	}
+	return o
+}
+
+// Snapshot returns a copy of the counters.
+func (s *Stats) Snapshot() map[string]OpStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]OpStats, len(s.ops))
+	for k, v := range s.ops {
+		out[k] = *v
+	}
+	return out
+}
+
+// Reset clears the counters.
+func (s *Stats) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ops = map[string]*OpStats{}
+}
+
+// serveAdmin answers the loopback-only test endpoints under /-/:
+// /-/faults (fault injection), /-/stats (counters), /-/health.
+func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	ip := net.ParseIP(remoteIP(r))
+	if ip == nil || !ip.IsLoopback() {
+		http.Error(w, "the admin endpoint answers loopback clients only", http.StatusForbidden)
+		return
+	}
+	switch path := strings.TrimPrefix(r.URL.Path, adminPrefix); path {
+	case "health":
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	case "stats":
+		switch r.Method {
+		case http.MethodGet:
+			snap := h.stats.Snapshot()
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"ops": snap})
+		case http.MethodDelete:
+			h.stats.Reset()
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.Error(w, "use GET or DELETE", http.StatusMethodNotAllowed)
+		}
+	case "faults":
+		if h.cfg.Faults == nil {
+			http.Error(w, "fault injection is not enabled on this endpoint", http.StatusNotFound)
+			return
+		}
+		h.cfg.Faults.AdminHandler().ServeHTTP(w, r)
+	default:
+		http.Error(w, "unknown admin path; try /-/stats, /-/faults or /-/health", http.StatusNotFound)
+	}
+}
