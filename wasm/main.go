@@ -49,8 +49,9 @@ func main() {
 // engine; the glue calls it once before any start.
 func (a *app) configure(_ js.Value, args []js.Value) any {
 	o := arg0(args)
-	t := &xhrTransport{withCredentials: o.Get("withCredentials").Truthy()}
-	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: t, Header: map[string][]string{}}
+	t := &xhrTransport{}
+	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: t, Header: map[string][]string{},
+		Credentials: o.Get("withCredentials").Truthy()}
 	if h := o.Get("headers"); h.Type() == js.TypeObject {
 		keys := js.Global().Get("Object").Call("keys", h)
 		for i := 0; i < keys.Length(); i++ {

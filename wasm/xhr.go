@@ -16,11 +16,7 @@ import (
 // XMLHttpRequest rather than fetch because XHR reports upload progress
 // (fetch cannot, over HTTP/1.1) and sends a Blob body streamed from disk;
 // xhr.abort() cancels a request for real when its context ends.
-type xhrTransport struct {
-	// withCredentials sends cookies to a cross-origin backend (its dev
-	// identity); OSS requests never need them.
-	withCredentials bool
-}
+type xhrTransport struct{}
 
 // maxResponse bounds the responses the engine reads (XML and JSON).
 const maxResponse = 4 << 20
@@ -34,9 +30,9 @@ func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (*engine.Respo
 	xhr := js.Global().Get("XMLHttpRequest").New()
 	xhr.Call("open", r.Method, r.URL)
 	xhr.Set("responseType", "arraybuffer")
-	if t.withCredentials && r.Body == nil {
-		xhr.Set("withCredentials", true)
-	}
+	// Each request says whether it carries cookies; nothing is inferred
+	// from its body or destination.
+	xhr.Set("withCredentials", r.Credentials)
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			xhr.Call("setRequestHeader", k, v)

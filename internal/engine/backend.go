@@ -21,6 +21,10 @@ type Backend struct {
 	BaseURL string
 	Header  http.Header
 	T       Transport
+	// Credentials sends the browser's cookies to a cross-origin backend
+	// (see Request.Credentials): for cookie-based authentication (the dev
+	// identity) or when the page asks for it.
+	Credentials bool
 }
 
 // Credentials, Session and Object are the backend's answers, as the
@@ -111,7 +115,7 @@ func (b *Backend) call(ctx context.Context, path string, in, out any) error {
 		h[k] = append([]string(nil), vs...)
 	}
 	h.Set("Content-Type", "application/json")
-	resp, err := b.T.Do(ctx, &Request{Method: http.MethodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw})
+	resp, err := b.T.Do(ctx, &Request{Method: http.MethodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw, Credentials: b.Credentials})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("engine: backend %s: %w", path, ctx.Err())

@@ -58,6 +58,13 @@ type Request struct {
 	// OnProgress, if set, is called with the number of body bytes sent so
 	// far; calls may come from another goroutine.
 	OnProgress func(sent int64)
+	// Credentials sends the browser's cookies with a cross-origin request
+	// (XHR withCredentials). Only backend calls ever set it, and only when
+	// the backend's authentication needs cookies: OSS requests never carry
+	// them, since a bucket's wildcard CORS rule is answered without
+	// Access-Control-Allow-Credentials and the browser would then refuse
+	// the answer.
+	Credentials bool
 }
 
 // Response is an HTTP response. Body holds small responses only (XML,
