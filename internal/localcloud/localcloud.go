@@ -154,7 +154,7 @@ func Start(cfg Config) (*Cloud, error) {
 	}
 	domains := []string{"localhost"}
 	cl.OSS, err = ossserver.New(ossserver.Config{
-		Store: store, Keys: &keyring{root: map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret}, sts: cl.STS},
+		Store: store, Keys: &keyring{root: map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret}, account: cfg.AccountID, sts: cl.STS},
 		Region: cfg.Region, AccountID: cfg.AccountID, Domains: domains, Faults: cl.Faults,
 		Logger: cfg.Logger.With("component", "local-oss"), Now: cfg.Now,
 	})
@@ -232,8 +232,19 @@ func ensureBucket(store *ossstore.Store, name string) error {
 // keyring resolves the account's keys and STS temporary keys for the OSS
 // endpoint.
 type keyring struct {
-	root map[string]string
-	sts  *stsserver.Service
+	root    map[string]string
+	account string
+	sts     *stsserver.Service
+}
+
+// sessionIdentity names an STS session as OSS bucket policies and overwrite
+// rules do: arn:sts::<account>:assumed-role/<role name>/<session name>.
+func sessionIdentity(s *stsserver.Session) string {
+	account, role := "", s.RoleARN
+	if rest, ok := strings.CutPrefix(s.RoleARN, "acs:ram::"); ok {
+		account, role, _ = strings.Cut(rest, ":role/")
+	}
+	return "arn:sts::" + account + ":assumed-role/" + role + "/" + s.SessionName
 }
 
 func (k *keyring) Lookup(id, token string, now time.Time) (string, *ossserver.Principal, error) {
@@ -252,7 +263,7 @@ func (k *keyring) Lookup(id, token string, now time.Time) (string, *ossserver.Pr
 		case err != nil:
 			return "", nil, fmt.Errorf("resolve temporary key: %w", err)
 		}
-		return s.AccessKeySecret, &ossserver.Principal{AccessKeyID: id, Policies: s.Policies}, nil
+		return s.AccessKeySecret, &ossserver.Principal{AccessKeyID: id, Policies: s.Policies, Identity: sessionIdentity(s)}, nil
 	}
 	secret, ok := k.root[id]
 	if !ok {
@@ -262,7 +273,7 @@ func (k *keyring) Lookup(id, token string, now time.Time) (string, *ossserver.Pr
 		// A security token only belongs with a temporary key.
 		return "", nil, invalidToken()
 	}
-	return secret, &ossserver.Principal{AccessKeyID: id, Root: true}, nil
+	return secret, &ossserver.Principal{AccessKeyID: id, Root: true, Identity: k.account}, nil
 }
 
 func unknownKey(id string) error {

@@ -15,18 +15,26 @@ import (
 const MaxParts = 10000
 
 func (h *Handler) initiate(c *call) error {
-	if forbidOverwrite(c.r.Header) {
+	attrs, err := attrsFrom(c.r.Header, false)
+	if err != nil {
+		return err
+	}
+	forbid, err := h.noOverwrite(c, c.bucketCfg, c.key)
+	if err != nil {
+		return err
+	}
+	if forbid {
+		// Checked again at Complete, where it decides; refusing here spares a
+		// long upload bound to fail.
 		if _, err := h.cfg.Store.HeadObject(c.bucket, c.key); err == nil {
 			return fileExists()
 		}
 	}
-	if c.r.Header.Get("x-oss-tagging") != "" {
-		return osserr.New(http.StatusNotImplemented, "NotImplemented", "Object tagging is not implemented by the local OSS.")
-	}
-	up, err := h.cfg.Store.InitiateUpload(c.bucket, c.key, metaFrom(c.r.Header))
+	up, err := h.cfg.Store.InitiateUpload(c.bucket, c.key, metaFrom(c.r.Header), attrs)
 	if err != nil {
 		return err
 	}
+	attrHeaders(c.w.Header(), up.Attrs, false)
 	enc := encodingOf(c.query)
 	return writeXML(c.w, initiateResult{Bucket: c.bucket, Key: enc.s(c.key), UploadID: up.UploadID, EncodingType: enc.typ()})
 }
@@ -132,7 +140,11 @@ func (h *Handler) complete(c *call) error {
 	if err != nil {
 		return err
 	}
-	opts := ossstore.CompleteOptions{ForbidOverwrite: forbidOverwrite(c.r.Header)}
+	forbid, err := h.noOverwrite(c, c.bucketCfg, c.key)
+	if err != nil {
+		return err
+	}
+	opts := ossstore.CompleteOptions{ForbidOverwrite: forbid}
 	var parts []ossstore.CompletePart
 	if strings.EqualFold(c.r.Header.Get("x-oss-complete-all"), "yes") {
 		if len(bytes.TrimSpace(c.body)) > 0 {
@@ -160,6 +172,7 @@ func (h *Handler) complete(c *call) error {
 	// ali-oss reads the object's ETag from the header, not the XML body.
 	c.w.Header().Set("ETag", etag(info.ETag))
 	c.w.Header().Set("x-oss-hash-crc64ecma", crcString(info.CRC64))
+	attrHeaders(c.w.Header(), info.Attrs, false)
 	return writeXML(c.w, completeResult{
 		EncodingType: enc.typ(),
 		Location:     objectURL(c.r, c.address),
@@ -202,7 +215,7 @@ func (h *Handler) listUploads(c *call) error {
 		Delimiter: enc.s(q.Delimiter), Prefix: enc.s(q.Prefix), MaxUploads: max, IsTruncated: res.IsTruncated,
 	}
 	for _, u := range res.Uploads {
-		out.Uploads = append(out.Uploads, uploadXML{Key: enc.s(u.Key), UploadID: u.UploadID, StorageClass: "Standard", Initiated: isoFormat(u.Initiated)})
+		out.Uploads = append(out.Uploads, uploadXML{Key: enc.s(u.Key), UploadID: u.UploadID, StorageClass: classOf(u.Attrs), Initiated: isoFormat(u.Initiated)})
 	}
 	for _, p := range res.CommonPrefixes {
 		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: enc.s(p)})

@@ -136,13 +136,14 @@ func writeStored(w http.ResponseWriter, hexETag string, crc uint64) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func forbidOverwrite(h http.Header) bool {
-	return strings.EqualFold(h.Get("x-oss-forbid-overwrite"), "true")
-}
-
 func (h *Handler) putObject(c *call) error {
-	if c.r.Header.Get("x-oss-tagging") != "" {
-		return osserr.New(http.StatusNotImplemented, "NotImplemented", "Object tagging is not implemented by the local OSS.")
+	attrs, err := attrsFrom(c.r.Header, false)
+	if err != nil {
+		return err
+	}
+	forbid, err := h.noOverwrite(c, c.bucketCfg, c.key)
+	if err != nil {
+		return err
 	}
 	size, err := bodySize(c.r)
 	if err != nil {
@@ -154,10 +155,11 @@ func (h *Handler) putObject(c *call) error {
 	}
 	body := streamBody(c.r)
 	info, err := h.cfg.Store.PutObject(c.bucket, c.key, body, size, metaFrom(c.r.Header),
-		ossstore.PutOptions{ContentMD5: md5sum, ForbidOverwrite: forbidOverwrite(c.r.Header)})
+		ossstore.PutOptions{ContentMD5: md5sum, ForbidOverwrite: forbid, Attrs: attrs})
 	if err != nil {
 		return storeErr(err, body)
 	}
+	attrHeaders(c.w.Header(), info.Attrs, false)
 	writeStored(c.w, info.ETag, info.CRC64)
 	return nil
 }
@@ -178,7 +180,7 @@ func objectHeaders(hdr http.Header, info *ossstore.ObjectInfo) {
 	hdr.Set("ETag", etag(info.ETag))
 	hdr.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
 	hdr.Set("x-oss-object-type", info.Type)
-	hdr.Set("x-oss-storage-class", "Standard")
+	attrHeaders(hdr, info.Attrs, true)
 	hdr.Set("x-oss-hash-crc64ecma", crcString(info.CRC64))
 	hdr.Set("Accept-Ranges", "bytes")
 	if info.Type == "Normal" {
@@ -222,6 +224,10 @@ func (h *Handler) getObject(c *call) error {
 	}
 	defer obj.Close()
 	info := obj.Info()
+	if c.r.Method == http.MethodGet && frozen(info.StorageClass) {
+		// An archived object must be restored (RestoreObject) first.
+		return osserr.New(http.StatusForbidden, "InvalidObjectState", "The operation is not valid for the object's state.").WithEC("0026-00000001")
+	}
 	if code, err := preconditions(c.r.Header, info); err != nil {
 		return err
 	} else if code == http.StatusNotModified {

@@ -137,3 +137,15 @@ func (e encoder) typ() string {
 func encodingOf(q url.Values) encoder { return encoder(q.Get("encoding-type") == "url") }
 
 func isoFormat(t time.Time) string { return t.UTC().Format(isoTime) }
+
+type copyResult struct {
+	XMLName      xml.Name `xml:"CopyObjectResult"`
+	ETag         string   `xml:"ETag"`
+	LastModified string   `xml:"LastModified"`
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	LastModified string   `xml:"LastModified"`
+	ETag         string   `xml:"ETag"`
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,15 +19,36 @@ type CORSRule struct {
 	MaxAgeSeconds                                                 int
 }
 
+// OverwriteRule is one rule of a bucket's overwrite configuration
+// (PutBucketOverwriteConfig): writes that would replace an existing object
+// whose key has Prefix and Suffix, made by one of Principals (everyone when
+// empty), are refused.
+type OverwriteRule struct {
+	ID, Prefix, Suffix string
+	Principals         []string
+}
+
 // Bucket is a bucket and its configuration.
 type Bucket struct {
 	Name    string
 	Created time.Time
 	CORS    []CORSRule
+	// ResponseVary is the CORS configuration's ResponseVary: always send
+	// Vary: Origin.
+	ResponseVary bool `json:",omitempty"`
+	// ACL is the bucket ACL: private (the default, ""), public-read or
+	// public-read-write.
+	ACL       string          `json:",omitempty"`
+	Overwrite []OverwriteRule `json:",omitempty"`
 }
 
 func (b *Bucket) clone() *Bucket {
 	c := *b
+	c.Overwrite = nil
+	for _, r := range b.Overwrite {
+		r.Principals = slices.Clone(r.Principals)
+		c.Overwrite = append(c.Overwrite, r)
+	}
 	c.CORS = make([]CORSRule, len(b.CORS))
 	for i, r := range b.CORS {
 		c.CORS[i] = CORSRule{
@@ -125,22 +147,47 @@ func (s *Store) Bucket(name string) (*Bucket, error) {
 
 // PutBucketCORS replaces the bucket's CORS rules; nil or empty removes them.
 func (s *Store) PutBucketCORS(name string, rules []CORSRule) error {
+	return s.UpdateBucket(name, func(b *Bucket) error {
+		b.CORS = rules
+		if len(rules) == 0 {
+			b.CORS = nil
+		}
+		return nil
+	})
+}
+
+// UpdateBucket changes the bucket's configuration: fn gets a copy to edit,
+// and the result is written durably before it takes effect. An error from
+// fn is returned and nothing changes.
+func (s *Store) UpdateBucket(name string, fn func(*Bucket) error) error {
 	s.bucketMu.Lock()
 	defer s.bucketMu.Unlock()
 	cur, err := s.Bucket(name)
 	if err != nil {
 		return err
 	}
-	cur.CORS = rules
-	nb := cur.clone()
-	if len(rules) == 0 {
-		nb.CORS = nil
+	if err := fn(cur); err != nil {
+		return err
 	}
+	cur.Name = name
+	nb := cur.clone()
 	if err := writeJSONAtomic(s.tmpDir(), filepath.Join(s.bucketDir(name), "bucket.json"), nb); err != nil {
-		return fmt.Errorf("put bucket cors: %w", err)
+		return fmt.Errorf("update bucket %s: %w", name, err)
 	}
 	s.mu.Lock()
 	s.buckets[name] = nb
 	s.mu.Unlock()
 	return nil
+}
+
+// Buckets lists the buckets, sorted by name.
+func (s *Store) Buckets() []*Bucket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Bucket, 0, len(s.buckets))
+	for _, b := range s.buckets {
+		out = append(out, b.clone())
+	}
+	slices.SortFunc(out, func(a, b *Bucket) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -75,6 +75,7 @@ func (s *Store) CompleteUpload(bucket, key, uploadID string, parts []CompletePar
 		LastModified: time.Now().UTC().Truncate(time.Second),
 		Type:         TypeMultipart,
 		Meta:         up.Meta,
+		Attrs:        up.Attrs,
 		Blob:         randomHex(16),
 		Parts:        make([]int64, len(chosen)),
 		SourceUpload: uploadID,

@@ -13,7 +13,7 @@ import (
 // survivor is one whole body, and only its data stays on disk.
 func TestConcurrentSamePart(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	bodies := map[string][]byte{}
 	for i := range 16 {
 		d := gen(uint64(i), 50_000+i)
@@ -54,7 +54,7 @@ func TestConcurrentSamePart(t *testing.T) {
 
 func TestConcurrentDifferentParts(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	const n = 40
 	var wg sync.WaitGroup
 	for i := 1; i <= n; i++ {
@@ -94,7 +94,7 @@ func TestCompleteRacesUploadAndAbort(t *testing.T) {
 	s, _ := newStore(t)
 	p1, p2, p3 := gen(1, 102400), gen(2, 102400), gen(3, 3000)
 	for iter := range 30 {
-		up, _ := s.InitiateUpload("bkt", "k", nil)
+		up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 		uploadPart(t, s, "k", up.UploadID, 1, p1)
 		uploadPart(t, s, "k", up.UploadID, 2, p2)
 		var wg sync.WaitGroup

@@ -136,7 +136,7 @@ func TestHelperProcess(t *testing.T) {
 	case "delete":
 		err = s.DeleteObject("bkt", "obj")
 	case "initiate":
-		_, err = s.InitiateUpload("bkt", newKey, nil)
+		_, err = s.InitiateUpload("bkt", newKey, nil, Attrs{})
 	default:
 		err = fmt.Errorf("unknown op %q", c.Op)
 	}
@@ -162,7 +162,7 @@ func crashSetup(t *testing.T, dir, op string) string {
 	}
 	put(t, s, "obj", objV1)
 	put(t, s, upKey, objV1)
-	up, err := s.InitiateUpload("bkt", upKey, nil)
+	up, err := s.InitiateUpload("bkt", upKey, nil, Attrs{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func verifyCrash(t *testing.T, s *Store, op, id string, committed bool) {
 // files are the uploaded part files themselves (same inodes).
 func TestCompleteLinksParts(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	uploadPart(t, s, "k", up.UploadID, 1, partA)
 	uploadPart(t, s, "k", up.UploadID, 2, part2)
 	var inodes []uint64

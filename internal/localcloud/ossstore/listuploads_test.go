@@ -12,7 +12,7 @@ func TestListUploads(t *testing.T) {
 	s, _ := newStore(t)
 	var all []listed
 	for _, k := range []string{"b", "a/1", "a/2", "a/sub/x", "c", "a", "b", "d/e/f", "é"} {
-		up, err := s.InitiateUpload("bkt", k, nil)
+		up, err := s.InitiateUpload("bkt", k, nil, Attrs{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +163,7 @@ func TestListUploads(t *testing.T) {
 func TestListUploadsMaxDefault(t *testing.T) {
 	s, _ := newStore(t)
 	for range 1001 {
-		if _, err := s.InitiateUpload("bkt", "k", nil); err != nil {
+		if _, err := s.InitiateUpload("bkt", "k", nil, Attrs{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 func TestLargePartMemoryBounded(t *testing.T) {
 	const size = 64 << 20
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 
 	// Expected hashes, computed up front so that their cost is not measured.
 	md, crc := md5.New(), oss.NewCRC64(0)
@@ -80,7 +80,7 @@ func BenchmarkUploadPart(b *testing.B) {
 	if err := s.CreateBucket("bkt"); err != nil {
 		b.Fatal(err)
 	}
-	up, err := s.InitiateUpload("bkt", "k", nil)
+	up, err := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	if err != nil {
 		b.Fatal(err)
 	}

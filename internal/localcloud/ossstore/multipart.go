@@ -21,6 +21,7 @@ type Upload struct {
 	Bucket, Key, UploadID string
 	Initiated             time.Time
 	Meta                  Meta
+	Attrs
 }
 
 // Part is an uploaded part. ETag is unquoted upper-case hex MD5.
@@ -43,7 +44,8 @@ type CompletePart struct {
 type CompleteOptions struct {
 	// All is x-oss-complete-all: yes: use every uploaded part, sorted.
 	All bool
-	// ForbidOverwrite is x-oss-forbid-overwrite: true.
+	// ForbidOverwrite refuses to replace an existing object
+	// (x-oss-forbid-overwrite: true, or a bucket overwrite rule).
 	ForbidOverwrite bool
 }
 
@@ -53,10 +55,11 @@ type uploadRecord struct {
 	UploadID  string    `json:"uploadId"`
 	Initiated time.Time `json:"initiated"`
 	Meta      Meta      `json:"meta,omitempty"`
+	Attrs
 }
 
 func (u *uploadRecord) upload(bucket string) *Upload {
-	return &Upload{Bucket: bucket, Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated, Meta: maps.Clone(u.Meta)}
+	return &Upload{Bucket: bucket, Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated, Meta: maps.Clone(u.Meta), Attrs: u.Attrs.clone()}
 }
 
 // partRecord is uploads/<id>/pNNNNN.json, the current version of a part;
@@ -137,9 +140,9 @@ func partNumbers(dir string) ([]int, error) {
 	return nums, nil
 }
 
-// InitiateUpload starts a multipart upload of key; meta becomes the object's
-// metadata at Complete.
-func (s *Store) InitiateUpload(bucket, key string, meta Meta) (*Upload, error) {
+// InitiateUpload starts a multipart upload of key; meta and attrs become the
+// object's metadata and attributes at Complete.
+func (s *Store) InitiateUpload(bucket, key string, meta Meta, attrs Attrs) (*Upload, error) {
 	if err := s.checkBucketKey(bucket, key); err != nil {
 		return nil, err
 	}
@@ -148,6 +151,7 @@ func (s *Store) InitiateUpload(bucket, key string, meta Meta) (*Upload, error) {
 		UploadID:  newUploadID(),
 		Initiated: time.Now().UTC().Truncate(time.Millisecond),
 		Meta:      meta.canonical(),
+		Attrs:     attrs.clone(),
 	}
 	// Built under tmp/ and renamed into place whole: an upload exists exactly
 	// when its directory with its record does.

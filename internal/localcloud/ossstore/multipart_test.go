@@ -12,7 +12,7 @@ import (
 
 func TestMultipartUpload(t *testing.T) {
 	s, _ := newStore(t)
-	up, err := s.InitiateUpload("bkt", "big/file", Meta{"Content-Type": "video/mp4", "x-oss-meta-a": "1"})
+	up, err := s.InitiateUpload("bkt", "big/file", Meta{"Content-Type": "video/mp4", "x-oss-meta-a": "1"}, Attrs{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestMultipartUpload(t *testing.T) {
 // direct hash/crc64 of the concatenation for parts of assorted sizes.
 func TestCompleteCRCOfManyParts(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	var parts [][]byte
 	var list []CompletePart
 	for i := range 12 {
@@ -112,7 +112,7 @@ func TestCompleteCRCOfManyParts(t *testing.T) {
 
 func TestCompleteSubsetWithGaps(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	d := map[int][]byte{}
 	for _, n := range []int{1, 2, 5, 7, 9} {
 		d[n] = gen(uint64(n), 102400+n)
@@ -133,7 +133,7 @@ func TestCompleteSubsetWithGaps(t *testing.T) {
 
 func TestCompleteAll(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	_, err := s.CompleteUpload("bkt", "k", up.UploadID, nil, CompleteOptions{All: true})
 	wantErr(t, err, 400, "InvalidPart")
 	a, b, c := gen(1, 102400), gen(2, 200_000), gen(3, 10)
@@ -154,7 +154,7 @@ func TestCompleteAll(t *testing.T) {
 
 func TestCompleteErrors(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	small, big, last := gen(1, 102399), gen(2, 102400), gen(3, 1)
 	uploadPart(t, s, "k", up.UploadID, 1, big)
 	uploadPart(t, s, "k", up.UploadID, 2, small)
@@ -198,7 +198,7 @@ func TestUploadErrors(t *testing.T) {
 	if err := s.CreateBucket("other"); err != nil {
 		t.Fatal(err)
 	}
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	for _, id := range []string{"", "../../x", strings.ToLower(up.UploadID), "0123456789ABCDEF0123456789ABCDEF"} {
 		_, err := s.UploadPart("bkt", "k", id, 1, bytes.NewReader(nil), 0, nil)
 		wantErr(t, err, 404, "NoSuchUpload")
@@ -242,7 +242,7 @@ func TestUploadErrors(t *testing.T) {
 
 func TestUploadPartOverwrite(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	uploadPart(t, s, "k", up.UploadID, 1, gen(1, 1000))
 	second := gen(2, 2000)
 	uploadPart(t, s, "k", up.UploadID, 1, second)
@@ -266,7 +266,7 @@ func TestUploadPartOverwrite(t *testing.T) {
 // them spanning part boundaries, and compares with the concatenation.
 func TestReadAtAcrossParts(t *testing.T) {
 	s, _ := newStore(t)
-	up, _ := s.InitiateUpload("bkt", "k", nil)
+	up, _ := s.InitiateUpload("bkt", "k", nil, Attrs{})
 	var whole []byte
 	for i, n := range []int{102400, 102401, 150_000, 102400} {
 		d := gen(uint64(i), n)

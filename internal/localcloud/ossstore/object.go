@@ -42,16 +42,19 @@ type ObjectInfo struct {
 	ETag         string
 	CRC64        uint64
 	LastModified time.Time
-	Type         string // TypeNormal or TypeMultipart
+	Type         string // TypeNormal, TypeMultipart or TypeAppendable
 	Meta         Meta
+	Attrs
 }
 
 // PutOptions are the options of PutObject.
 type PutOptions struct {
 	// ContentMD5 is the decoded Content-MD5 header; nil when absent.
 	ContentMD5 []byte
-	// ForbidOverwrite is x-oss-forbid-overwrite: true.
+	// ForbidOverwrite refuses to replace an existing object
+	// (x-oss-forbid-overwrite: true, or a bucket overwrite rule).
 	ForbidOverwrite bool
+	Attrs           Attrs
 }
 
 // objectRecord is the committed state of an object, stored as JSON at
@@ -64,6 +67,7 @@ type objectRecord struct {
 	LastModified time.Time `json:"lastModified"`
 	Type         string    `json:"type"`
 	Meta         Meta      `json:"meta,omitempty"`
+	Attrs
 	// Blob is the entry under blobs/ holding the data: the data file itself
 	// for a Normal object, a directory of part files 00000, 00001, … for a
 	// Multipart one.
@@ -85,6 +89,7 @@ func (r *objectRecord) info(bucket string) *ObjectInfo {
 		LastModified: r.LastModified,
 		Type:         r.Type,
 		Meta:         maps.Clone(r.Meta),
+		Attrs:        r.Attrs.clone(),
 	}
 }
 
@@ -140,6 +145,9 @@ func (s *Store) commitObject(bucket string, rec *objectRecord, forbidOverwrite b
 	}
 	if err := writeJSONAtomic(s.tmpDir(), path, rec); err != nil {
 		return nil, fmt.Errorf("commit object: %w", err)
+	}
+	if old == nil {
+		s.keyIndex(bucket).add(rec.Key)
 	}
 	return old, nil
 }
@@ -201,6 +209,7 @@ func (s *Store) PutObject(bucket, key string, body io.Reader, size int64, meta M
 		LastModified: time.Now().UTC().Truncate(time.Second),
 		Type:         TypeNormal,
 		Meta:         meta.canonical(),
+		Attrs:        o.Attrs.clone(),
 		Blob:         blob,
 	}
 	old, err := s.commitObject(bucket, rec, o.ForbidOverwrite)
@@ -246,6 +255,7 @@ func (s *Store) DeleteObject(bucket, key string) error {
 		unlock()
 		return fmt.Errorf("delete object: %w", err)
 	}
+	s.keyIndex(bucket).remove(key)
 	err = syncDir(filepath.Dir(path))
 	unlock()
 	if err != nil {

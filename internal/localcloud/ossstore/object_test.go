@@ -155,7 +155,7 @@ func TestKeysAreNotPaths(t *testing.T) {
 		if info.Key != k || !bytes.Equal(got, gen(uint64(i), i*7)) {
 			t.Fatalf("key %q read back as %q with wrong content", k, info.Key)
 		}
-		up, err := s.InitiateUpload("bkt", k, nil)
+		up, err := s.InitiateUpload("bkt", k, nil, Attrs{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -51,6 +52,7 @@ func (s *Store) recover() error {
 func (s *Store) recoverBucket(bucket string) error {
 	blobs := make(map[string]bool)   // blobs referenced by object records
 	sources := make(map[string]bool) // uploads whose Complete committed
+	var keys []string
 	shards, err := os.ReadDir(s.objectsDir(bucket))
 	if err != nil {
 		return fmt.Errorf("list objects: %w", err)
@@ -73,11 +75,15 @@ func (s *Store) recoverBucket(bucket string) error {
 				return err
 			}
 			blobs[rec.Blob] = true
+			keys = append(keys, rec.Key)
 			if rec.SourceUpload != "" {
 				sources[rec.SourceUpload] = true
 			}
 		}
 	}
+
+	slices.Sort(keys)
+	s.indexes[bucket] = &keyIndex{keys: keys}
 
 	ups, err := os.ReadDir(s.uploadsDir(bucket))
 	if err != nil {

@@ -18,7 +18,7 @@ func TestRestartPersistence(t *testing.T) {
 	}
 	normal := gen(1, 123_456)
 	put(t, s, "normal", normal)
-	mpUp, _ := s.InitiateUpload("bkt", "multi", Meta{"Content-Type": "a/b"})
+	mpUp, _ := s.InitiateUpload("bkt", "multi", Meta{"Content-Type": "a/b"}, Attrs{})
 	a, b := gen(2, 102400), gen(3, 99)
 	uploadPart(t, s, "multi", mpUp.UploadID, 1, a)
 	uploadPart(t, s, "multi", mpUp.UploadID, 2, b)
@@ -26,7 +26,7 @@ func TestRestartPersistence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending, _ := s.InitiateUpload("bkt", "pending", Meta{"X-Oss-Meta-K": "v"})
+	pending, _ := s.InitiateUpload("bkt", "pending", Meta{"X-Oss-Meta-K": "v"}, Attrs{})
 	c := gen(4, 102400)
 	pc := uploadPart(t, s, "pending", pending.UploadID, 1, c)
 	normalInfo, _ := s.HeadObject("bkt", "normal")
@@ -77,7 +77,7 @@ func TestOpenCollectsGarbage(t *testing.T) {
 	}
 	keep := gen(1, 1000)
 	put(t, s, "keep", keep)
-	up, _ := s.InitiateUpload("bkt", "up", nil)
+	up, _ := s.InitiateUpload("bkt", "up", nil, Attrs{})
 	p := gen(2, 500)
 	uploadPart(t, s, "up", up.UploadID, 1, p)
 	s.Close()

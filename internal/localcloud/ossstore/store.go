@@ -39,6 +39,8 @@ type Store struct {
 	// closes.
 	readers map[string]int
 	doomed  map[string]bool
+	// indexes are the buckets' sorted object keys.
+	indexes map[string]*keyIndex
 
 	objLocks lockTable // "bucket\x00key": commits of an object record
 	upLocks  lockTable // "bucket\x00uploadID": part commits, Complete, Abort
@@ -64,6 +66,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		buckets:  make(map[string]*Bucket),
 		readers:  make(map[string]int),
 		doomed:   make(map[string]bool),
+		indexes:  make(map[string]*keyIndex),
 	}
 	if err := s.recover(); err != nil {
 		lf.Close()
