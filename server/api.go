@@ -222,9 +222,11 @@ func (a *API) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	stored := a.Policy.Store(f)
 	t := ticket.Ticket{
 		UserID: user.ID, Bucket: a.Target.Bucket, Key: key, Name: f.Name, Size: f.Size,
-		ContentType: f.Type, IssuedAt: now, Expires: now.Add(a.TicketTTL),
+		ContentType: stored.ContentType, ContentDisposition: stored.ContentDisposition,
+		IssuedAt: now, Expires: now.Add(a.TicketTTL),
 	}
 	tok, err := a.Tickets.Sign(t)
 	if err != nil {
@@ -236,7 +238,44 @@ func (a *API) create(c echo.Context) error {
 		Ticket: tok, TicketExpiration: t.Expires.UTC(), Bucket: a.Target.Bucket, Region: a.Target.Region,
 		Endpoint: a.Target.Endpoint, PathStyle: a.Target.PathStyle, Key: key, PartSize: plan.PartSize,
 		Parts: plan.Parts, Concurrency: plan.Concurrency, SinglePut: plan.Single, Credentials: credsJSON(creds),
+		Headers: objectHeaders(t), ServerTime: a.serverTime(),
 	})
+}
+
+// serverTime is the clock the answers report, in the millisecond precision
+// the documents promise.
+func (a *API) serverTime() time.Time { return a.Now().UTC().Truncate(time.Millisecond) }
+
+// objectHeaders are the headers the object of t is created with: the type
+// and disposition decided at create, and x-oss-forbid-overwrite on every
+// request that could replace an existing object, so an upload never
+// replaces one (a verified object stays as verified; the bucket's overwrite
+// rule enforces the same for clients that leave the header out).
+func objectHeaders(t ticket.Ticket) uploadapi.ObjectHeaders {
+	create := func() map[string]string {
+		h := map[string]string{"Content-Type": storedType(t), forbidOverwrite: "true"}
+		if t.ContentDisposition != "" {
+			h["Content-Disposition"] = t.ContentDisposition
+		}
+		return h
+	}
+	return uploadapi.ObjectHeaders{
+		PutObject:               create(),
+		InitiateMultipartUpload: create(),
+		CompleteMultipartUpload: map[string]string{forbidOverwrite: "true"},
+	}
+}
+
+const forbidOverwrite = "x-oss-forbid-overwrite"
+
+// storedType is the Content-Type t's object is stored with. Tickets signed
+// before the backend decided the type carry the declared one, which the
+// engine sent as is, or application/octet-stream for none.
+func storedType(t ticket.Ticket) string {
+	if t.ContentType == "" {
+		return uploadpolicy.DefaultType
+	}
+	return t.ContentType
 }
 
 // mint asks STS for credentials scoped to key; an STS failure is the
@@ -290,7 +329,7 @@ func (a *API) refresh(c echo.Context) error {
 		return err
 	}
 	a.Metrics.refreshes.Inc()
-	return c.JSON(http.StatusOK, map[string]any{"credentials": credsJSON(creds)})
+	return c.JSON(http.StatusOK, uploadapi.CredentialsRefresh{Credentials: credsJSON(creds), Headers: objectHeaders(t), ServerTime: a.serverTime()})
 }
 
 type completeRequest struct {

@@ -64,6 +64,19 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 	if err != nil {
 		return nil, fmt.Errorf("OSSUP_ALLOWED_EXTENSIONS: %w", err)
 	}
+	var inline []string // nil: the default list
+	switch cfg.InlineTypes {
+	case "":
+	case "none":
+		inline = []string{}
+	default:
+		if inline, err = uploadpolicy.ParsePatterns(cfg.InlineTypes); err != nil {
+			return nil, fmt.Errorf("OSSUP_INLINE_TYPES: %w", err)
+		}
+		if inline == nil {
+			inline = []string{}
+		}
+	}
 	stsHost, stsProto := splitEndpoint(cfg.STSEndpoint, "https")
 	a.minter, err = stscreds.New(stscreds.Config{
 		Endpoint: stsHost, Protocol: stsProto, AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret,
@@ -93,7 +106,7 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 	}
 	a.api = &API{
 		Auth: auth, Tickets: tickets, Keys: tmpl,
-		Policy:   uploadpolicy.Policy{MaxSize: cfg.MaxSize, AllowedTypes: types, AllowedExts: exts},
+		Policy:   uploadpolicy.Policy{MaxSize: cfg.MaxSize, AllowedTypes: types, AllowedExts: exts, InlineTypes: inline},
 		Minter:   a.minter,
 		Objects:  objects,
 		Webhook:  hook,
@@ -153,6 +166,7 @@ func (a *app) routes(ready echo.HandlerFunc, extra ...echo.MiddlewareFunc) *echo
 	e.GET("/readyz", ready)
 
 	api := e.Group("/api/v1")
+	api.Use(noStore)
 	api.Use(a.cors())
 	api.Use(rateLimit("ip", a.cfg.RateLimitIP, func(c echo.Context) string { return c.RealIP() }))
 	api.Use(middleware.BodyLimit("16K"))
@@ -183,6 +197,15 @@ func (a *app) cors() echo.MiddlewareFunc {
 		AllowCredentials: !wildcard,
 		MaxAge:           600,
 	})
+}
+
+// noStore keeps every API answer out of caches: sessions and refreshes
+// carry credentials, and the others are one user's.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+		return next(c)
+	}
 }
 
 // rateLimit is a token bucket per identity (client IP, or user id after

@@ -67,6 +67,7 @@ type Config struct {
 	MaxSize         int64         // OSSUP_MAX_SIZE (bytes)
 	AllowedTypes    string        // OSSUP_ALLOWED_TYPES
 	AllowedExts     string        // OSSUP_ALLOWED_EXTENSIONS
+	InlineTypes     string        // OSSUP_INLINE_TYPES: shown inline, the rest stored as attachments
 	PartSize        int64         // OSSUP_PART_SIZE (bytes)
 	Concurrency     int           // OSSUP_CONCURRENCY
 	STSDuration     time.Duration // OSSUP_STS_DURATION
@@ -117,6 +118,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.KeyTemplate = get("OSSUP_KEY_TEMPLATE", "uploads/{user}/{date}/{random}/{name}")
 	c.AllowedTypes = get("OSSUP_ALLOWED_TYPES", "")
 	c.AllowedExts = get("OSSUP_ALLOWED_EXTENSIONS", "")
+	c.InlineTypes = get("OSSUP_INLINE_TYPES", "")
 	c.CredentialScope = get("OSSUP_CREDENTIAL_SCOPE", "object")
 	c.WebhookURL = get("OSSUP_WEBHOOK_URL", "")
 	c.WebhookSecret = get("OSSUP_WEBHOOK_SECRET", "")

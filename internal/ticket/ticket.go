@@ -53,10 +53,13 @@ type Ticket struct {
 	// Name is the original file name, for the webhook and completion.
 	Name string
 	// Size is the declared size in bytes.
-	Size        int64
-	ContentType string
-	IssuedAt    time.Time
-	Expires     time.Time
+	Size int64
+	// ContentType and ContentDisposition are the headers the backend
+	// decided the object is stored with (ContentDisposition "" for none).
+	ContentType        string
+	ContentDisposition string
+	IssuedAt           time.Time
+	Expires            time.Time
 }
 
 // payload is the wire form; short names keep tokens small.
@@ -67,6 +70,7 @@ type payload struct {
 	Name        string `json:"n"`
 	Size        int64  `json:"s"`
 	ContentType string `json:"t"`
+	Disposition string `json:"d,omitempty"`
 	IssuedAt    int64  `json:"i"`
 	Expires     int64  `json:"e"`
 }
@@ -102,7 +106,7 @@ func NewSigner(keys ...[]byte) (*Signer, error) {
 func (s *Signer) Sign(t Ticket) (string, error) {
 	p := payload{
 		UserID: t.UserID, Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: t.Size,
-		ContentType: t.ContentType, IssuedAt: t.IssuedAt.Unix(), Expires: t.Expires.Unix(),
+		ContentType: t.ContentType, Disposition: t.ContentDisposition, IssuedAt: t.IssuedAt.Unix(), Expires: t.Expires.Unix(),
 	}
 	if t.IssuedAt.IsZero() {
 		return "", errors.New("ticket: IssuedAt is zero")
@@ -166,7 +170,8 @@ func (s *Signer) Verify(token string, now time.Time) (Ticket, error) {
 	}
 	t := Ticket{
 		UserID: p.UserID, Bucket: p.Bucket, Key: p.Key, Name: p.Name, Size: p.Size,
-		ContentType: p.ContentType, IssuedAt: time.Unix(p.IssuedAt, 0).UTC(), Expires: time.Unix(p.Expires, 0).UTC(),
+		ContentType: p.ContentType, ContentDisposition: p.Disposition,
+		IssuedAt: time.Unix(p.IssuedAt, 0).UTC(), Expires: time.Unix(p.Expires, 0).UTC(),
 	}
 	if !now.Before(t.Expires) {
 		return t, fmt.Errorf("%w at %s", ErrExpired, t.Expires.Format(time.RFC3339))
@@ -184,7 +189,7 @@ func (p payload) check() error {
 	case p.Expires <= p.IssuedAt:
 		return errors.New("ticket: Expires must be at least a second after IssuedAt")
 	}
-	for _, f := range []string{p.UserID, p.Bucket, p.Key, p.Name, p.ContentType} {
+	for _, f := range []string{p.UserID, p.Bucket, p.Key, p.Name, p.ContentType, p.Disposition} {
 		if !utf8.ValidString(f) {
 			// JSON would silently replace the bytes, so the ticket would not
 			// say what was signed.

@@ -20,7 +20,7 @@ var (
 func sample() Ticket {
 	return Ticket{
 		UserID: "alice", Bucket: "dev-bucket", Key: "uploads/alice/2024/03/07/abc/photo 照片.jpg",
-		Name: "photo 照片.jpg", Size: 123456789, ContentType: "image/jpeg",
+		Name: "photo 照片.jpg", Size: 123456789, ContentType: "image/jpeg", ContentDisposition: "attachment",
 		IssuedAt: t0, Expires: t0.Add(time.Hour),
 	}
 }

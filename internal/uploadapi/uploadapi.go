@@ -29,6 +29,40 @@ type Session struct {
 	Concurrency      int         `json:"concurrency"`
 	SinglePut        bool        `json:"singlePut"`
 	Credentials      Credentials `json:"credentials"`
+	// Headers are the headers the object is created with; see
+	// ObjectHeaders.
+	Headers ObjectHeaders `json:"headers"`
+	// ServerTime is the backend's clock when it answered (UTC, millisecond
+	// precision), for the engine's estimate of its clock's offset.
+	ServerTime time.Time `json:"serverTime"`
+}
+
+// CredentialsRefresh is the answer to a credentials refresh. It repeats the
+// session's Headers, so an engine resuming from a checkpoint (which keeps
+// no headers) sends the same ones.
+type CredentialsRefresh struct {
+	Credentials Credentials   `json:"credentials"`
+	Headers     ObjectHeaders `json:"headers"`
+	ServerTime  time.Time     `json:"serverTime"`
+}
+
+// ObjectHeaders are, for each OSS request that creates the object, the
+// headers the backend decided: the engine sends each listed header with
+// exactly the given value on that request, and no other Content-Type,
+// Content-Disposition, Content-Encoding, Cache-Control, Expires, x-oss-meta-*
+// or x-oss-* header that would change the stored object (ACL, storage
+// class, encryption, tagging). The backend's complete checks the stored
+// object against the same decision and deletes it on any difference.
+//
+// Header names are as written here (Content-Type, Content-Disposition,
+// x-oss-forbid-overwrite, x-oss-meta-*); a nil map means the request gets
+// no decided headers. A request that carries a body of its own keeps the
+// Content-Type of that body (CompleteMultipartUpload: application/xml), so
+// CompleteMultipartUpload never lists Content-Type.
+type ObjectHeaders struct {
+	PutObject               map[string]string `json:"putObject"`
+	InitiateMultipartUpload map[string]string `json:"initiateMultipartUpload"`
+	CompleteMultipartUpload map[string]string `json:"completeMultipartUpload"`
 }
 
 // Object is the stored object as the backend verified it (the answer to a
@@ -43,4 +77,7 @@ type Object struct {
 	ContentType  string    `json:"contentType"`
 	LastModified time.Time `json:"lastModified"`
 	User         string    `json:"user"`
+	// ContentDisposition is the stored Content-Disposition, if the backend
+	// decided one (attachment, for types a browser would execute).
+	ContentDisposition string `json:"contentDisposition,omitempty"`
 }

@@ -63,6 +63,9 @@ type Policy struct {
 	// MaxNameBytes is the longest name in bytes (default 1024). Longer
 	// names are refused, not cut.
 	MaxNameBytes int
+	// InlineTypes are the MIME patterns stored without a
+	// Content-Disposition (see Store); nil means DefaultInlineTypes.
+	InlineTypes []string
 }
 
 // File is what the browser declares about a file.
@@ -99,6 +102,11 @@ func (p Policy) Validate() error {
 	for _, t := range p.AllowedTypes {
 		if !isPattern(t) {
 			return fmt.Errorf("uploadpolicy: allowed type %q is not a lower-case MIME pattern", t)
+		}
+	}
+	for _, t := range p.InlineTypes {
+		if !isPattern(t) {
+			return fmt.Errorf("uploadpolicy: inline type %q is not a lower-case MIME pattern", t)
 		}
 	}
 	for _, e := range p.AllowedExts {

@@ -1,0 +1,77 @@
+//go:build !js
+
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ossup/ossup/internal/uploadapi"
+)
+
+// TestSessionListsObjectHeaders: the session answer tells the engine the
+// exact headers of every request that creates the object (the type the
+// backend accepted, attachment for a type a browser would execute, and
+// x-oss-forbid-overwrite), the refresh answer repeats them, and both carry
+// the server's time and are never cached.
+func TestSessionListsObjectHeaders(t *testing.T) {
+	b := startBackend(t, tokenAuth)
+	alice := b.client(t, aliceToken)
+	for _, tc := range []struct {
+		declared, wantType, wantCD string
+	}{
+		{"image/png", "image/png", ""},
+		{"", "application/octet-stream", "attachment"},
+		{"text/html; charset=UTF-8", "text/html; charset=UTF-8", "attachment"},
+		{"image/svg+xml", "image/svg+xml", "attachment"},
+		{"TEXT/JavaScript", "text/javascript", "attachment"},
+	} {
+		before := time.Now().Add(-time.Second)
+		r := alice.post("/api/v1/uploads", map[string]any{"name": "f.bin", "size": 10, "type": tc.declared})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create %q: %d %s", tc.declared, r.Status, r.Body)
+		}
+		var s uploadapi.Session
+		if err := json.Unmarshal(r.Body, &s); err != nil {
+			t.Fatal(err)
+		}
+		create := map[string]string{"Content-Type": tc.wantType, "x-oss-forbid-overwrite": "true"}
+		if tc.wantCD != "" {
+			create["Content-Disposition"] = tc.wantCD
+		}
+		want := uploadapi.ObjectHeaders{
+			PutObject: create, InitiateMultipartUpload: create,
+			CompleteMultipartUpload: map[string]string{"x-oss-forbid-overwrite": "true"},
+		}
+		if !reflect.DeepEqual(s.Headers, want) {
+			t.Errorf("declared %q: session headers %+v, want %+v", tc.declared, s.Headers, want)
+		}
+		checkAnswerTime(t, "session", s.ServerTime, before)
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("session answer (with credentials) has Cache-Control %q, want no-store", cc)
+		}
+
+		r = alice.post("/api/v1/uploads/credentials", map[string]any{"ticket": s.Ticket})
+		var fresh uploadapi.CredentialsRefresh
+		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &fresh) != nil {
+			t.Fatalf("refresh: %d %s", r.Status, r.Body)
+		}
+		if !reflect.DeepEqual(fresh.Headers, want) {
+			t.Errorf("declared %q: refresh headers %+v, want %+v", tc.declared, fresh.Headers, want)
+		}
+		checkAnswerTime(t, "refresh", fresh.ServerTime, before)
+		if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("refresh answer (with credentials) has Cache-Control %q, want no-store", cc)
+		}
+	}
+}
+
+func checkAnswerTime(t *testing.T, what string, got, before time.Time) {
+	t.Helper()
+	if got.Before(before) || got.After(time.Now().Add(time.Second)) || got.Location() != time.UTC || got.Nanosecond()%int(time.Millisecond) != 0 {
+		t.Errorf("%s serverTime %v: not the server's clock in UTC at millisecond precision", what, got)
+	}
+}
