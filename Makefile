@@ -39,16 +39,20 @@ localcloud: $(BIN)/localcloud
 	$(BIN)/localcloud
 
 # deps installs what the tests need on a fresh machine: Go modules, the npm
-# packages pinned in lock files (ali-oss for the conformance tests) and
-# Debian's Chromium for the browser tests.
+# packages pinned in lock files (ali-oss for the conformance tests) and,
+# from Debian only, the three browser engines of the browser tests:
+# Chromium, Firefox ESR (driven over its built-in WebDriver BiDi) and
+# WebKitGTK's WebKitWebDriver and MiniBrowser, run under Xvfb.
+BROWSER_PKGS := chromium firefox-esr webkit2gtk-driver xvfb
 deps:
 	$(GO) mod download
 	npm ci --prefix tests/alioss --no-audit --no-fund
 	@# npm install, not ci: the registry lacks workerd's macOS/Windows builds of this
 	@# version, so ci refuses the lock; install leaves it unchanged.
 	npm install --prefix worker --no-audit --no-fund
-	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@missing=$$(for p in $(BROWSER_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	 if [ -n "$$missing" ]; then echo "installing from Debian for the browser tests:" $$missing; \
+	   $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
