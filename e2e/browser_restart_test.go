@@ -1,67 +1,64 @@
 package e2e
 
 import (
-	"context"
 	"crypto/sha256"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
+	"github.com/ossup/ossup/internal/browser"
 )
 
-// openDemoIn opens the demo page in a new Chromium on the given profile
-// and returns the browser's first tab (closing it closes the browser) and a
-// bounded context for the test's steps.
-func openDemoIn(t *testing.T, base, profile string) (tab, ctx context.Context) {
+// openDemoIn opens the demo page in a new browser of engine e on the given
+// profile.
+func openDemoIn(t *testing.T, e browser.Engine, base, profile string) *tab {
 	t.Helper()
-	tab = browser(t, profile)
-	ctx, cancel := within(tab, 2*time.Minute)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+	pg := launch(t, e, browser.Options{Profile: profile}, 2*time.Minute)
+	if err := pg.navigate(base + "/"); err != nil {
 		t.Fatal(err)
 	}
-	waitEngine(ctx, t)
-	return tab, ctx
+	waitEngine(pg, t)
+	return pg
 }
 
-// TestBrowserRestartResumes: Chromium is shut down entirely in the middle
-// of an upload; a new Chromium on the same profile lists the upload as
+// TestBrowserRestartResumes: the browser is shut down entirely in the middle
+// of an upload; a new one on the same profile lists the upload as
 // resumable (from IndexedDB, with the dev identity's cookie kept), and the
 // file picked again resumes the same multipart upload: only the parts that
 // were in flight are sent again, and the object arrives identical.
 func TestBrowserRestartResumes(t *testing.T) {
 	t.Parallel()
+	inEngines(t, chromiumOnly, testBrowserRestartResumes)
+}
+
+func testBrowserRestartResumes(t *testing.T, e browser.Engine) {
 	srv, base := rpBackend(t)
 	profile := t.TempDir()
 	data := noise(8, rpSize)
 	path := filepath.Join(t.TempDir(), "restart.bin")
 	writeWithTime(t, path, data, time.Now().Add(-time.Hour))
 
-	first, ctx := openDemoIn(t, base, profile)
-	pickFiles(ctx, t, path)
-	waitConfirmed(ctx, t, 0, 2*rpPart)
+	pg := openDemoIn(t, e, base, profile)
+	pickFiles(pg, t, path)
+	waitConfirmed(pg, t, 0, 2*rpPart)
 	open := uploadIDs(t, srv)
 	if len(open) != 1 {
 		t.Fatalf("%d multipart uploads open mid-upload, want 1", len(open))
 	}
-	stop, cancel := context.WithTimeout(first, 30*time.Second)
-	defer cancel()
-	// Cancelling the first tab's context closes the browser and waits for
-	// the process to exit.
-	if err := chromedp.Cancel(stop); err != nil {
-		t.Fatalf("stop chromium: %v", err)
+	// Close waits for the browser to exit (then kills what is left).
+	if err := pg.b.Close(); err != nil {
+		t.Fatalf("stop the browser: %v", err)
 	}
 	throttle(t, srv, false)
 
-	_, ctx = openDemoIn(t, base, profile)
-	pending := pendingNow(ctx, t)
+	pg = openDemoIn(t, e, base, profile)
+	pending := pendingNow(pg, t)
 	if len(pending) != 1 || pending[0].Name != "restart.bin" || pending[0].Size != rpSize {
 		t.Fatalf("after the restart the page lists %+v, want restart.bin", pending)
 	}
 	t.Logf("resumable after the restart: %d of %d bytes", pending[0].BytesDone, pending[0].Size)
-	pickFiles(ctx, t, path)
-	res := waitResults(ctx, t, 1, time.Minute)
+	pickFiles(pg, t, path)
+	res := waitResults(pg, t, 1, time.Minute)
 	if got := readBack(t, srv, res[0].Key); sha256.Sum256(got) != sha256.Sum256(data) {
 		t.Fatalf("resumed object differs (%d bytes stored)", len(got))
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/chromedp/chromedp"
 
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/server"
 )
@@ -57,31 +57,33 @@ func waitQuiet(t *testing.T, srv *server.Server, what string) {
 
 // startSlow picks a 12 MiB file on a throttled link and waits until parts
 // are moving.
-func startSlow(t *testing.T, env map[string]string) (*server.Server, context.Context) {
+func startSlow(t *testing.T, e browser.Engine, env map[string]string) (*server.Server, *tab) {
 	t.Helper()
 	srv, base := backend(t, env)
 	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	path, _ := writeFile(t, t.TempDir(), "slow.bin", 12<<20)
-	pickFiles(ctx, t, path)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
-		`(h => h && h.progress.bytesConfirmed >= 1048576)((window.ossupDemo||{handles:[]}).handles[0])`,
-		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+	pickFiles(pg, t, path)
+	if _, err := pollAs[bool](pg, `(h => h && h.progress.bytesConfirmed >= 1048576)((window.ossupDemo||{handles:[]}).handles[0])`, 60*time.Second); err != nil {
 		t.Fatalf("upload never got going: %v", err)
 	}
-	return srv, ctx
+	return srv, pg
 }
 
 // TestCancelLeavesNothing: cancel aborts the requests in flight, aborts the
 // multipart upload through the backend and removes the checkpoint.
 func TestCancelLeavesNothing(t *testing.T) {
-	srv, ctx := startSlow(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20)})
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.ossupDemo.handles[0].cancel().then(() => true)`, chromedp.EvalAwaitPromise)); err != nil {
+	inEngines(t, chromiumOnly, testCancelLeavesNothing)
+}
+
+func testCancelLeavesNothing(t *testing.T, e browser.Engine) {
+	srv, pg := startSlow(t, e, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20)})
+	if _, err := evalAs[bool](pg, `window.ossupDemo.handles[0].cancel().then(() => true)`); err != nil {
 		t.Fatalf("cancel: %v", err)
 	}
-	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`window.ossupDemo.handles[0].state`))
+	state, _ := evalAs[string](pg, `window.ossupDemo.handles[0].state`)
 	if state != "canceled" {
 		t.Errorf("state after cancel: %q", state)
 	}
@@ -90,7 +92,7 @@ func TestCancelLeavesNothing(t *testing.T) {
 	}
 	// No request stays in flight: the server stops receiving bytes.
 	waitQuiet(t, srv, "after cancel")
-	pending, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.ossupDemo.uploader.pending().then(p => p.length)`, chromedp.EvalAwaitPromise))
+	pending, err := evalAs[int](pg, `window.ossupDemo.uploader.pending().then(p => p.length)`)
 	if err != nil || pending != 0 {
 		t.Fatalf("checkpoints left after cancel: %d (%v)", pending, err)
 	}
@@ -99,21 +101,25 @@ func TestCancelLeavesNothing(t *testing.T) {
 // TestPauseStopsTraffic: pause aborts the requests in flight (traffic
 // stops) and resume finishes the upload.
 func TestPauseStopsTraffic(t *testing.T) {
-	srv, ctx := startSlow(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20)})
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.ossupDemo.handles[0].pause(), true)`)); err != nil {
+	inEngines(t, chromiumOnly, testPauseStopsTraffic)
+}
+
+func testPauseStopsTraffic(t *testing.T, e browser.Engine) {
+	srv, pg := startSlow(t, e, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20)})
+	if _, err := evalAs[bool](pg, `(window.ossupDemo.handles[0].pause(), true)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupDemo.handles[0].state === 'paused'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	if _, err := pollAs[bool](pg, `window.ossupDemo.handles[0].state === 'paused'`, 10*time.Second); err != nil {
 		t.Fatalf("never paused: %v", err)
 	}
 	waitQuiet(t, srv, "while paused")
 	if err := srv.Cloud().Faults.Set(faults.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.ossupDemo.handles[0].resume(), true)`)); err != nil {
+	if _, err := evalAs[bool](pg, `(window.ossupDemo.handles[0].resume(), true)`); err != nil {
 		t.Fatal(err)
 	}
-	if r := waitResults(ctx, t, 1, time.Minute); len(r) != 1 {
+	if r := waitResults(pg, t, 1, time.Minute); len(r) != 1 {
 		t.Fatalf("resume did not finish: %v", r)
 	}
 }
@@ -121,32 +127,30 @@ func TestPauseStopsTraffic(t *testing.T) {
 // TestSecondTabCannotDrive: while one tab uploads a file, the same file
 // started in a second tab is refused, never raced.
 func TestSecondTabCannotDrive(t *testing.T) {
+	inEngines(t, chromiumOnly, testSecondTabCannotDrive)
+}
+
+func testSecondTabCannotDrive(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20)})
 	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	first := openDemo(t, base)
+	first := openDemo(t, e, base)
 	path, _ := writeFile(t, t.TempDir(), "shared.bin", 8<<20)
 	pickFiles(first, t, path)
-	if _, err := chromedp.Run(first, chromedp.Poll[bool](`(h => h && h.state === 'uploading')((window.ossupDemo||{handles:[]}).handles[0])`,
-		chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+	if _, err := pollAs[bool](first, `(h => h && h.state === 'uploading')((window.ossupDemo||{handles:[]}).handles[0])`, 45*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	// A second tab of the same browser (same profile, same locks).
-	second, cancel := chromedp.NewContext(first)
-	defer cancel()
-	ctx2, cancel2 := within(second, 2*time.Minute)
-	defer cancel2()
-	if err := chromedp.Do(ctx2, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
+	second := first.newTab()
+	if err := second.navigate(base + "/"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx2, chromedp.Poll[bool](`document.getElementById('engine-status').textContent.startsWith('engine ready')`,
-		chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+	if _, err := pollAs[bool](second, `document.getElementById('engine-status').textContent.startsWith('engine ready')`, 45*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	pickFiles(ctx2, t, path)
-	code, err := chromedp.Run(ctx2, chromedp.Poll[string](`(d => d && d.errors.length ? d.errors[0].code : null)(window.ossupDemo)`,
-		chromedp.WithPollingTimeout(30*time.Second)))
+	pickFiles(second, t, path)
+	code, err := pollAs[string](second, `(d => d && d.errors.length ? d.errors[0].code : null)(window.ossupDemo)`, 30*time.Second)
 	if err != nil || code != "locked" {
 		t.Fatalf("second tab: error code %q (%v), want locked", code, err)
 	}
@@ -161,8 +165,12 @@ func TestSecondTabCannotDrive(t *testing.T) {
 
 // TestQueueOfTwentyFiles uploads twenty small files picked at once.
 func TestQueueOfTwentyFiles(t *testing.T) {
+	inEngines(t, chromiumOnly, testQueueOfTwentyFiles)
+}
+
+func testQueueOfTwentyFiles(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, nil)
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	dir := t.TempDir()
 	var paths []string
 	want := map[string][]byte{}
@@ -172,8 +180,8 @@ func TestQueueOfTwentyFiles(t *testing.T) {
 		paths = append(paths, p)
 		want[name] = b
 	}
-	pickFiles(ctx, t, paths...)
-	results := waitResults(ctx, t, 20, 2*time.Minute)
+	pickFiles(pg, t, paths...)
+	results := waitResults(pg, t, 20, 2*time.Minute)
 	if len(results) != 20 {
 		t.Fatalf("%d of 20 finished", len(results))
 	}

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/server"
 )
 
@@ -20,19 +19,23 @@ import (
 // message, shown in the page, naming the exact rule to add. Once the rule
 // is fixed, picking the files again uploads them.
 func TestCORSSelfDiagnosis(t *testing.T) {
+	inEngines(t, chromiumOnly, testCORSSelfDiagnosis)
+}
+
+func testCORSSelfDiagnosis(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(256 << 10)})
 	good := setBucketCORS(t, srv, "*", "x-oss-request-id")
 
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	dir := t.TempDir()
 	multi, multiData := writeFile(t, dir, "cors-multi.bin", 600_000)
 	small, smallData := writeFile(t, dir, "cors-small.bin", 50_000)
-	pickFiles(ctx, t, multi, small)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupDemo.errors.length >= 2`, chromedp.WithPollingTimeout(time.Minute))); err != nil {
+	pickFiles(pg, t, multi, small)
+	if _, err := pollAs[bool](pg, `window.ossupDemo.errors.length >= 2`, time.Minute); err != nil {
 		t.Fatalf("the uploads did not fail: %v", err)
 	}
-	errs := pageErrors(ctx, t)
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll('#uploads li')].map(li => li.querySelector('strong').textContent + ': ' + li.querySelector('.err').textContent))`))
+	errs := pageErrors(pg, t)
+	raw, err := evalAs[string](pg, `JSON.stringify([...document.querySelectorAll('#uploads li')].map(li => li.querySelector('strong').textContent + ': ' + li.querySelector('.err').textContent))`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +80,10 @@ func TestCORSSelfDiagnosis(t *testing.T) {
 	if _, err := c.PutBucketCors(context.Background(), &oss.PutBucketCorsRequest{Bucket: bucket, CORSConfiguration: good}); err != nil {
 		t.Fatal(err)
 	}
-	pickFiles(ctx, t, multi, small)
-	raw, err = chromedp.Run(ctx, chromedp.Poll[string](`(d => d.results.length >= 2 ? JSON.stringify(d.results) : null)(window.ossupDemo)`,
-		chromedp.WithPollingTimeout(time.Minute)))
+	pickFiles(pg, t, multi, small)
+	raw, err = pollAs[string](pg, `(d => d.results.length >= 2 ? JSON.stringify(d.results) : null)(window.ossupDemo)`, time.Minute)
 	if err != nil {
-		t.Fatalf("after fixing CORS the uploads did not finish: %v (errors %v)", err, pageErrors(ctx, t))
+		t.Fatalf("after fixing CORS the uploads did not finish: %v (errors %v)", err, pageErrors(pg, t))
 	}
 	var results []pageResult
 	if err := json.Unmarshal([]byte(raw), &results); err != nil {
@@ -99,19 +101,23 @@ func TestCORSSelfDiagnosis(t *testing.T) {
 // network patience is spent on a route that never answered) and the page
 // names the CORS rule to check.
 func TestCORSOriginRefused(t *testing.T) {
+	inEngines(t, chromiumOnly, testCORSOriginRefused)
+}
+
+func testCORSOriginRefused(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(256 << 10)})
 	setBucketCORS(t, srv, "https://elsewhere.example", "ETag", "x-oss-hash-crc64ecma", "x-oss-request-id")
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	dir := t.TempDir()
 	multi, _ := writeFile(t, dir, "origin-multi.bin", 600_000)
 	small, _ := writeFile(t, dir, "origin-small.bin", 50_000)
-	pickFiles(ctx, t, multi, small)
+	pickFiles(pg, t, multi, small)
 	// Six attempts back off for at most 6.2 s; network patience would take
 	// two minutes.
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupDemo.errors.length >= 2`, chromedp.WithPollingTimeout(time.Minute))); err != nil {
+	if _, err := pollAs[bool](pg, `window.ossupDemo.errors.length >= 2`, time.Minute); err != nil {
 		t.Fatalf("the refused uploads did not fail within a minute: %v", err)
 	}
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll('#uploads li .err')].map(e => e.textContent))`))
+	raw, err := evalAs[string](pg, `JSON.stringify([...document.querySelectorAll('#uploads li .err')].map(e => e.textContent))`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +126,7 @@ func TestCORSOriginRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("the page shows: %q", shown)
-	for _, e := range pageErrors(ctx, t) {
+	for _, e := range pageErrors(pg, t) {
 		msg, _ := e["message"].(string)
 		hint, _ := e["hint"].(string)
 		if e["code"] != "NetworkError" || !strings.Contains(hint, "<AllowedOrigin>") || !strings.Contains(msg, hint) {

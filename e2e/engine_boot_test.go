@@ -5,24 +5,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
+	"github.com/ossup/ossup/internal/browser"
 )
 
-// TestEngineBootsInWorker loads the page served by the backend in Chromium:
+// TestEngineBootsInWorker loads the page served by the backend in each engine:
 // the page starts the Web Worker, which fetches wasm_exec.js and the engine
 // by their hashed URLs (served as application/wasm, streamed-instantiated)
 // and reports the engine's version back to the page.
 func TestEngineBootsInWorker(t *testing.T) {
+	inEngines(t, chromiumOnly, testEngineBootsInWorker)
+}
+
+func testEngineBootsInWorker(t *testing.T, e browser.Engine) {
 	_, base := backend(t, nil)
-	tab := browser(t, "")
-	ctx, cancel := within(tab, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
+	pg := launch(t, e, browser.Options{}, 90*time.Second)
+	if err := pg.navigate(base + "/"); err != nil {
 		t.Fatal(err)
 	}
-	status, err := chromedp.Run(ctx, chromedp.Poll[string](
-		`(t => t.startsWith('engine ready') || t.startsWith('engine fail') ? t : null)(document.getElementById('engine-status').textContent)`,
-		chromedp.WithPollingTimeout(45*time.Second)))
+	status, err := pollAs[string](pg, `(t => t.startsWith('engine ready') || t.startsWith('engine fail') ? t : null)(document.getElementById('engine-status').textContent)`, 45*time.Second)
 	if err != nil {
 		t.Fatalf("engine status never settled: %v", err)
 	}
@@ -31,7 +31,7 @@ func TestEngineBootsInWorker(t *testing.T) {
 	}
 	// The worker, the glue and the engine are named by content-hashed,
 	// immutable URLs, so a deploy never mixes versions.
-	page, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	page, err := evalAs[string](pg, `document.documentElement.outerHTML`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
@@ -39,41 +38,42 @@ const writeOPFSFile = `(async (name, n) => {
 // keeps the handle in IndexedDB; after a reload the page resumes it from
 // the resumable list with one call, without the file being picked again.
 func TestResumeFromFileHandle(t *testing.T) {
+	inEngines(t, chromiumOnly, testResumeFromFileHandle)
+}
+
+func testResumeFromFileHandle(t *testing.T, e browser.Engine) {
 	const partSize, concurrency = 1 << 20, 4
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(partSize), "OSSUP_CONCURRENCY": strconv.Itoa(concurrency)})
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	const size = 10<<20 + 333
-	sum, err := chromedp.Run(ctx, chromedp.Evaluate[string](writeOPFSFile+`('handle.bin', `+strconv.Itoa(size)+`)`, chromedp.EvalAwaitPromise))
+	sum, err := evalAs[string](pg, writeOPFSFile+`('handle.bin', `+strconv.Itoa(size)+`)`)
 	if err != nil {
 		t.Fatalf("create the OPFS file: %v", err)
 	}
 	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.ossupDemo.add(window.opfsHandle), true)`)); err != nil {
+	if _, err := evalAs[bool](pg, `(window.ossupDemo.add(window.opfsHandle), true)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
-		`(h => h && h.progress.bytesConfirmed >= 2*1048576)(window.ossupDemo.handles[0])`, chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+	if _, err := pollAs[bool](pg, `(h => h && h.progress.bytesConfirmed >= 2*1048576)(window.ossupDemo.handles[0])`, 90*time.Second); err != nil {
 		t.Fatalf("upload never got going: %v", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
+	if err := pg.reload(); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Cloud().Faults.Set(faults.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	hasHandle, err := chromedp.Run(ctx, chromedp.Poll[bool](
-		`(d => d && d.pending ? (d.pending.length === 1 && !!d.pending[0].handle) : null)(window.ossupDemo)`,
-		chromedp.WithPollingTimeout(45*time.Second)))
+	hasHandle, err := pollAs[bool](pg, `(d => d && d.pending ? (d.pending.length === 1 && !!d.pending[0].handle) : null)(window.ossupDemo)`, 45*time.Second)
 	if err != nil || !hasHandle {
 		t.Fatalf("after the reload the pending upload has no kept handle (%v)", err)
 	}
 	// No picker: the kept handle is enough.
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(window.ossupDemo.resume(window.ossupDemo.pending[0]), true)`)); err != nil {
+	if _, err := evalAs[bool](pg, `(window.ossupDemo.resume(window.ossupDemo.pending[0]), true)`); err != nil {
 		t.Fatal(err)
 	}
-	results := waitResults(ctx, t, 1, 2*time.Minute)
+	results := waitResults(pg, t, 1, 2*time.Minute)
 	got := readBack(t, srv, results[0].Key)
 	gs := sha256.Sum256(got)
 	if hex.EncodeToString(gs[:]) != sum || len(got) != size {
@@ -84,7 +84,7 @@ func TestResumeFromFileHandle(t *testing.T) {
 		t.Fatalf("re-sent %d bytes, more than the parts in flight", resent)
 	}
 	// A finished upload forgets its handle.
-	left, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.ossupDemo.uploader.pending().then(p => p.length)`, chromedp.EvalAwaitPromise))
+	left, err := evalAs[int](pg, `window.ossupDemo.uploader.pending().then(p => p.length)`)
 	if err != nil || left != 0 {
 		t.Fatalf("pending after completion: %d (%v)", left, err)
 	}

@@ -6,12 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ossup/ossup/internal/chromium"
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/server"
 	"github.com/ossup/ossup/server/loopback"
 )
@@ -102,29 +103,137 @@ func backend(t testing.TB, env map[string]string) (*server.Server, string) {
 	return srv.Server, srv.Base
 }
 
-// browser starts a headless Chromium with a fresh profile (or the given
-// one, to test a browser restart) and returns a tab context. A missing
-// Chromium fails the test: `make deps` installs it.
-func browser(t testing.TB, profile string) context.Context {
+// engines are the browser engines the scenarios run in: all three, or
+// those $OSSUP_BROWSERS lists (comma-separated), to iterate on one. A
+// missing browser fails its runs: `make deps` installs all three.
+func engines(t testing.TB) []browser.Engine {
 	t.Helper()
-	if profile == "" {
-		profile = t.TempDir()
-	}
-	exe, err := chromium.Path()
+	es, err := browser.ParseEngines(os.Getenv("OSSUP_BROWSERS"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, stop, err := chromium.Start(chromium.Options(exe, profile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return ctx
+	return es
 }
 
-// within bounds one step of a test.
-func within(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
+// chromiumOnly are the engines of the scenarios that use what only
+// Chromium has (the Long Tasks API, DevTools targets) or that are long and
+// cover engine logic the short matrix already runs in every engine.
+var chromiumOnly = []browser.Engine{browser.Chromium}
+
+// inEngines runs scenario once per engine of want that engines() allows,
+// each as a subtest named for the engine and the installed version, such
+// as TestUploadFromPage/firefox_153.8.0esr.
+func inEngines(t *testing.T, want []browser.Engine, scenario func(t *testing.T, e browser.Engine)) {
+	t.Helper()
+	allowed := engines(t)
+	ran := false
+	for _, e := range want {
+		if !slices.Contains(allowed, e) {
+			continue
+		}
+		ran = true
+		name := string(e)
+		if v := browser.InstalledVersion(e); v != "" {
+			name += "_" + v[strings.LastIndex(v, " ")+1:]
+		}
+		t.Run(name, func(t *testing.T) { scenario(t, e) })
+	}
+	if !ran {
+		t.Logf("no engine of %v among OSSUP_BROWSERS=%q", want, os.Getenv("OSSUP_BROWSERS"))
+	}
+}
+
+// tab is a page of a browser under test, with the deadline of the test's
+// steps.
+type tab struct {
+	t   testing.TB
+	ctx context.Context
+	b   browser.Browser
+	p   browser.Page
+}
+
+// launch starts a browser of engine e with a fresh profile (or the given
+// one, to test a browser restart) and returns its first page, whose steps
+// share a deadline of d. The browser is closed, and its processes killed,
+// when the test ends; if the test failed, the page's errors are logged and
+// its screenshot saved first.
+func launch(t testing.TB, e browser.Engine, opts browser.Options, d time.Duration) *tab {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	b, err := browser.Launch(ctx, e, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("engine: %s", b.Version())
+	pg := &tab{t: t, ctx: ctx, b: b, p: b.Page()}
+	t.Cleanup(func() {
+		if t.Failed() {
+			pg.diagnose()
+		}
+		if err := b.Close(); err != nil {
+			t.Errorf("close %s: %v", e, err)
+		}
+	})
+	return pg
+}
+
+// newTab opens another page of the same browser (same profile, same locks).
+func (pg *tab) newTab() *tab {
+	pg.t.Helper()
+	p, err := pg.b.NewPage(pg.ctx)
+	if err != nil {
+		pg.t.Fatal(err)
+	}
+	return &tab{t: pg.t, ctx: pg.ctx, b: pg.b, p: p}
+}
+
+// diagnose logs the page's errors and saves its screenshot.
+func (pg *tab) diagnose() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, e := range pg.p.Errors() {
+		pg.t.Logf("page error: %s", e)
+	}
+	png, err := pg.p.Screenshot(ctx)
+	if err != nil {
+		pg.t.Logf("no screenshot: %v", err)
+		return
+	}
+	dir := filepath.Join(os.TempDir(), "ossup-e2e-failures")
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(pg.t.Name()) + ".png"
+	if os.MkdirAll(dir, 0o755) == nil && os.WriteFile(filepath.Join(dir, name), png, 0o644) == nil {
+		pg.t.Logf("screenshot: %s", filepath.Join(dir, name))
+	}
+}
+
+// evalAs evaluates js in the page (awaiting a promise) as a T.
+func evalAs[T any](pg *tab, js string) (T, error) {
+	var v T
+	err := pg.p.Eval(pg.ctx, js, &v)
+	return v, err
+}
+
+// pollAs evaluates js every 50 ms until it is truthy, as a T.
+func pollAs[T any](pg *tab, js string, timeout time.Duration) (T, error) {
+	var v T
+	err := browser.Poll(pg.ctx, pg.p, js, timeout, &v)
+	return v, err
+}
+
+// navigate loads url in the page.
+func (pg *tab) navigate(url string) error { return pg.p.Navigate(pg.ctx, url) }
+
+// reload reloads the page.
+func (pg *tab) reload() error { return pg.p.Reload(pg.ctx) }
+
+// setOffline cuts the page and its workers off the network, or reconnects
+// them.
+func (pg *tab) setOffline(offline bool) {
+	pg.t.Helper()
+	if err := pg.p.SetOffline(pg.ctx, offline); err != nil {
+		pg.t.Fatalf("offline=%v: %v", offline, err)
+	}
 }
 
 func trimmed(s string) string { return strings.TrimSpace(s) }

@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/server"
 )
@@ -70,15 +69,19 @@ func objectExists(t testing.TB, srv *server.Server, key string) bool {
 // move, a distinct completing state comes before done, and the bar reaches
 // 100 % only once the object exists.
 func TestProgressIsReal(t *testing.T) {
+	inEngines(t, chromiumOnly, testProgressIsReal)
+}
+
+func testProgressIsReal(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20), "OSSUP_CONCURRENCY": "4"})
 	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := openDemo(t, base)
-	instrument(ctx, t)
-	startHeartbeat(ctx, t)
+	pg := openDemo(t, e, base)
+	instrument(pg, t)
+	startHeartbeat(pg, t)
 	path, data := writeFile(t, t.TempDir(), "progress.bin", 6<<20+1234)
-	pickFiles(ctx, t, path)
+	pickFiles(pg, t, path)
 
 	var (
 		samples   int
@@ -92,7 +95,7 @@ func TestProgressIsReal(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("upload did not finish; last sample %+v", last)
 		}
-		raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](progressSampleJS))
+		raw, err := evalAs[string](pg, progressSampleJS)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +135,7 @@ func TestProgressIsReal(t *testing.T) {
 			t.Fatalf("the page shows done (bar %s) but the object does not exist", s.Bar)
 		}
 		if s.State == "failed" {
-			t.Fatalf("upload failed: %v", pageErrors(ctx, t))
+			t.Fatalf("upload failed: %v", pageErrors(pg, t))
 		}
 		if s.State == "done" {
 			if s.Key != key {
@@ -144,14 +147,14 @@ func TestProgressIsReal(t *testing.T) {
 	if !sawMiddle {
 		t.Fatalf("in %d samples the page never showed partial progress", samples)
 	}
-	results := waitResults(ctx, t, 1, time.Minute)
+	results := waitResults(pg, t, 1, time.Minute)
 	unthrottle(t, srv)
 	checkStored(t, srv, results[0], data)
 
 	var states []string
 	var ticks []recEvent // progress events before completing
 	var sending bool
-	for _, ev := range recorded(ctx, t) {
+	for _, ev := range recorded(pg, t) {
 		switch ev.Type {
 		case "state":
 			states = append(states, ev.State)
@@ -170,7 +173,7 @@ func TestProgressIsReal(t *testing.T) {
 	if len(ticks) < 10 {
 		t.Fatalf("only %d progress events during a multi-second upload", len(ticks))
 	}
-	st := stalls(ctx, t)
+	st := stalls(pg, t)
 	var maxGap float64
 	var gaps []int
 	for i := 1; i < len(ticks); i++ {
@@ -207,18 +210,18 @@ const heartbeatJS = `(() => {
 })()`
 
 // startHeartbeat installs the starvation detector of heartbeatJS.
-func startHeartbeat(ctx context.Context, t testing.TB) {
+func startHeartbeat(pg *tab, t testing.TB) {
 	t.Helper()
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](heartbeatJS)); err != nil {
+	if _, err := evalAs[bool](pg, heartbeatJS); err != nil {
 		t.Fatalf("start the heartbeat worker: %v", err)
 	}
 }
 
 // stalls returns the heartbeat's pauses so far, as [from, to] in the
 // page's clock (ms).
-func stalls(ctx context.Context, t testing.TB) [][2]float64 {
+func stalls(pg *tab, t testing.TB) [][2]float64 {
 	t.Helper()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.ossupStalls)`))
+	raw, err := evalAs[string](pg, `JSON.stringify(window.ossupStalls)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,8 +262,12 @@ func contains(list []string, s string) bool { return index(list, s) >= 0 }
 // tasks: the engine works in its worker, so none lasts over 100 ms. The
 // object is read back and compared by SHA-256 and CRC-64.
 func TestPageResponsiveDuringLargeUpload(t *testing.T) {
+	inEngines(t, chromiumOnly, testPageResponsiveDuringLargeUpload)
+}
+
+func testPageResponsiveDuringLargeUpload(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20)})
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	const observe = `(() => {
   window.ossupLong = [];
   new PerformanceObserver((list) => {
@@ -269,27 +276,27 @@ func TestPageResponsiveDuringLargeUpload(t *testing.T) {
   }).observe({ type: 'longtask' });
   return true;
 })()`
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](observe)); err != nil {
+	if _, err := evalAs[bool](pg, observe); err != nil {
 		t.Fatal(err)
 	}
 	// The observer must see a long task when there is one, or the test
 	// below could never fail. (A task DevTools runs through
 	// Runtime.evaluate is not reported, so the busy loop is a timer task
 	// of the page.)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(setTimeout(() => { const end = performance.now() + 150; while (performance.now() < end); }, 0), true)`)); err != nil {
+	if _, err := evalAs[bool](pg, `(setTimeout(() => { const end = performance.now() + 150; while (performance.now() < end); }, 0), true)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.ossupLong.some(e => e.duration >= 140)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+	if _, err := pollAs[bool](pg, `window.ossupLong.some(e => e.duration >= 140)`, 10*time.Second); err != nil {
 		t.Fatalf("the long-task observer did not see a 150 ms busy loop: %v", err)
 	}
-	startHeartbeat(ctx, t)
-	start := pageNow(ctx, t)
+	startHeartbeat(pg, t)
+	start := pageNow(pg, t)
 
 	path, data := writeFile(t, t.TempDir(), "large.bin", 64<<20)
-	pickFiles(ctx, t, path)
-	results := waitResults(ctx, t, 1, 2*time.Minute)
-	end := pageNow(ctx, t)
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.ossupLong)`))
+	pickFiles(pg, t, path)
+	results := waitResults(pg, t, 1, 2*time.Minute)
+	end := pageNow(pg, t)
+	raw, err := evalAs[string](pg, `JSON.stringify(window.ossupLong)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +307,7 @@ func TestPageResponsiveDuringLargeUpload(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &long); err != nil {
 		t.Fatal(err)
 	}
-	st := stalls(ctx, t)
+	st := stalls(pg, t)
 	var n int
 	var worst float64
 	for _, e := range long {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/chromedp/chromedp"
 
 	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/server"
@@ -98,24 +97,19 @@ func opRequests(srv *server.Server, op string) int64 {
 // waitConfirmed waits until the i-th upload of the page has at least n
 // bytes acknowledged by OSS and more parts on the way, so that an
 // interruption then cuts requests in flight.
-func waitConfirmed(ctx context.Context, t testing.TB, i int, n int64) {
+func waitConfirmed(pg *tab, t testing.TB, i int, n int64) {
 	t.Helper()
 	js := `(h => h && h.progress.bytesConfirmed >= ` + strconv.FormatInt(n, 10) + ` && h.progress.bytesSending >= 131072)` +
 		`((window.ossupDemo||{handles:[]}).handles[` + strconv.Itoa(i) + `])`
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+	if _, err := pollAs[bool](pg, js, 60*time.Second); err != nil {
 		t.Fatalf("upload %d never confirmed %d bytes: %v", i, n, err)
 	}
 }
 
 // waitEngine waits for the page's engine and its resumable-uploads list.
-func waitEngine(ctx context.Context, t testing.TB) {
+func waitEngine(pg *tab, t testing.TB) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
-		`document.getElementById('engine-status').textContent.startsWith('engine ready') && !!(window.ossupDemo||{}).pending`,
-		chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+	if _, err := pollAs[bool](pg, `document.getElementById('engine-status').textContent.startsWith('engine ready') && !!(window.ossupDemo||{}).pending`, 45*time.Second); err != nil {
 		t.Fatalf("engine not ready: %v", err)
 	}
 }
@@ -130,9 +124,9 @@ type pendingUpload struct {
 }
 
 // pendingNow asks the engine for the resumable uploads (IndexedDB, now).
-func pendingNow(ctx context.Context, t testing.TB) []pendingUpload {
+func pendingNow(pg *tab, t testing.TB) []pendingUpload {
 	t.Helper()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.ossupDemo.uploader.pending().then(p => JSON.stringify(p))`, chromedp.EvalAwaitPromise))
+	raw, err := evalAs[string](pg, `window.ossupDemo.uploader.pending().then(p => JSON.stringify(p))`)
 	if err != nil {
 		t.Fatalf("pending: %v", err)
 	}
@@ -146,14 +140,14 @@ func pendingNow(ctx context.Context, t testing.TB) []pendingUpload {
 // reloadMidUpload reloads the page (the worker and its requests die as in
 // a crash), lifts the throttle and returns the resumable uploads the page
 // lists.
-func reloadMidUpload(ctx context.Context, t testing.TB, srv *server.Server) []pendingUpload {
+func reloadMidUpload(pg *tab, t testing.TB, srv *server.Server) []pendingUpload {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+	if err := pg.reload(); err != nil {
 		t.Fatal(err)
 	}
 	throttle(t, srv, false)
-	waitEngine(ctx, t)
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.ossupDemo.pending)`))
+	waitEngine(pg, t)
+	raw, err := evalAs[string](pg, `JSON.stringify(window.ossupDemo.pending)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,9 +160,9 @@ func reloadMidUpload(ctx context.Context, t testing.TB, srv *server.Server) []pe
 
 // pickedLastModified is File.lastModified of the i-th file picked in the
 // page.
-func pickedLastModified(ctx context.Context, t testing.TB, i int) int64 {
+func pickedLastModified(pg *tab, t testing.TB, i int) int64 {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.ossupDemo.handles[`+strconv.Itoa(i)+`].file.lastModified`))
+	v, err := evalAs[float64](pg, `window.ossupDemo.handles[`+strconv.Itoa(i)+`].file.lastModified`)
 	if err != nil {
 		t.Fatal(err)
 	}

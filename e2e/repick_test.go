@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ossup/ossup/internal/browser"
 )
 
 // TestRepickRefusesImpostor: after a reload mid-upload, a different file
@@ -18,33 +20,37 @@ import (
 // holds the new file's bytes only, never a mix of the two.
 func TestRepickRefusesImpostor(t *testing.T) {
 	t.Parallel()
+	inEngines(t, chromiumOnly, testRepickRefusesImpostor)
+}
+
+func testRepickRefusesImpostor(t *testing.T, e browser.Engine) {
 	srv, base := rpBackend(t)
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	mtime := time.Now().Add(-time.Hour).Truncate(time.Second)
 	original := filepath.Join(t.TempDir(), "photo.bin")
 	origData := noise(1, rpSize)
 	writeWithTime(t, original, origData, mtime)
-	pickFiles(ctx, t, original)
-	waitConfirmed(ctx, t, 0, 2*rpPart)
-	origModified := pickedLastModified(ctx, t, 0)
+	pickFiles(pg, t, original)
+	waitConfirmed(pg, t, 0, 2*rpPart)
+	origModified := pickedLastModified(pg, t, 0)
 	old := uploadIDs(t, srv)
 	if len(old) != 1 {
 		t.Fatalf("%d multipart uploads open mid-upload, want 1", len(old))
 	}
 
-	pending := reloadMidUpload(ctx, t, srv)
+	pending := reloadMidUpload(pg, t, srv)
 	if len(pending) != 1 || pending[0].Name != "photo.bin" {
 		t.Fatalf("after the reload the page lists %+v, want photo.bin", pending)
 	}
 	impostor := filepath.Join(t.TempDir(), "photo.bin")
 	newData := noise(2, rpSize)
 	writeWithTime(t, impostor, newData, mtime)
-	pickFiles(ctx, t, impostor)
+	pickFiles(pg, t, impostor)
 	// The test is only meaningful if the browser sees the same identity.
-	if m := pickedLastModified(ctx, t, 0); m != origModified || m != pending[0].LastModified {
+	if m := pickedLastModified(pg, t, 0); m != origModified || m != pending[0].LastModified {
 		t.Fatalf("impostor lastModified %d, original %d, checkpoint %d: not the same identity", m, origModified, pending[0].LastModified)
 	}
-	res := waitResults(ctx, t, 1, time.Minute)
+	res := waitResults(pg, t, 1, time.Minute)
 	got := readBack(t, srv, res[0].Key)
 	if sha256.Sum256(got) != sha256.Sum256(newData) {
 		t.Fatalf("object is not the picked file: %d bytes, %d of its %d-byte parts match the original's",
@@ -59,7 +65,7 @@ func TestRepickRefusesImpostor(t *testing.T) {
 	if ids := uploadIDs(t, srv); len(ids) != 0 {
 		t.Fatalf("multipart uploads left %v (old one %v)", ids, old)
 	}
-	if p := pendingNow(ctx, t); len(p) != 0 {
+	if p := pendingNow(pg, t); len(p) != 0 {
 		t.Fatalf("checkpoints left: %+v", p)
 	}
 }
@@ -82,8 +88,12 @@ func sameParts(a, b []byte) int {
 // were in flight are sent again, and both objects arrive identical.
 func TestRepickMatchesRightFile(t *testing.T) {
 	t.Parallel()
+	inEngines(t, chromiumOnly, testRepickMatchesRightFile)
+}
+
+func testRepickMatchesRightFile(t *testing.T, e browser.Engine) {
 	srv, base := rpBackend(t)
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	dir := t.TempDir()
 	paths := []string{filepath.Join(dir, "a.bin"), filepath.Join(dir, "b.bin")}
 	data := [][]byte{noise(3, rpSize), noise(4, rpSize)}
@@ -92,20 +102,20 @@ func TestRepickMatchesRightFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pickFiles(ctx, t, paths...)
-	waitConfirmed(ctx, t, 0, 2*rpPart)
-	waitConfirmed(ctx, t, 1, 2*rpPart)
+	pickFiles(pg, t, paths...)
+	waitConfirmed(pg, t, 0, 2*rpPart)
+	waitConfirmed(pg, t, 1, 2*rpPart)
 	open := uploadIDs(t, srv)
 	if len(open) != 2 {
 		t.Fatalf("%d multipart uploads open mid-upload, want 2", len(open))
 	}
-	if pending := reloadMidUpload(ctx, t, srv); len(pending) != 2 {
+	if pending := reloadMidUpload(pg, t, srv); len(pending) != 2 {
 		t.Fatalf("after the reload the page lists %+v, want a.bin and b.bin", pending)
 	}
 
 	// b.bin first: it must continue b's upload, and leave a's alone.
-	pickFiles(ctx, t, paths[1])
-	res := waitResults(ctx, t, 1, time.Minute)
+	pickFiles(pg, t, paths[1])
+	res := waitResults(pg, t, 1, time.Minute)
 	if got := readBack(t, srv, res[0].Key); sha256.Sum256(got) != sha256.Sum256(data[1]) {
 		t.Fatalf("b.bin resumed to other bytes (%d stored)", len(got))
 	}
@@ -113,12 +123,12 @@ func TestRepickMatchesRightFile(t *testing.T) {
 	if len(left) != 1 || !slices.Contains(open, left[0]) {
 		t.Fatalf("after b.bin, open uploads %v, want one of %v (a.bin's)", left, open)
 	}
-	if p := pendingNow(ctx, t); len(p) != 1 || p[0].Name != "a.bin" {
+	if p := pendingNow(pg, t); len(p) != 1 || p[0].Name != "a.bin" {
 		t.Fatalf("after b.bin, resumable %+v, want a.bin", p)
 	}
 
-	pickFiles(ctx, t, paths[0])
-	results := waitResults(ctx, t, 2, time.Minute)
+	pickFiles(pg, t, paths[0])
+	results := waitResults(pg, t, 2, time.Minute)
 	if got := readBack(t, srv, results[1].Key); results[1].Name != "a.bin" || sha256.Sum256(got) != sha256.Sum256(data[0]) {
 		t.Fatalf("a.bin resumed to other bytes (%s, %d stored)", results[1].Name, len(got))
 	}

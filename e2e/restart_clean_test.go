@@ -11,8 +11,7 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/janitor"
 	"github.com/ossup/ossup/server"
 )
@@ -20,21 +19,21 @@ import (
 // interruptedUpload uploads a fresh file on the throttled link, reloads the
 // page once a few parts are confirmed, and returns the page, the file and
 // the id of the multipart upload left open.
-func interruptedUpload(t *testing.T, srv *server.Server, base, name string, data []byte, mtime time.Time) (context.Context, string, string) {
+func interruptedUpload(t *testing.T, e browser.Engine, srv *server.Server, base, name string, data []byte, mtime time.Time) (*tab, string, string) {
 	t.Helper()
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	path := filepath.Join(t.TempDir(), name)
 	writeWithTime(t, path, data, mtime)
-	pickFiles(ctx, t, path)
-	waitConfirmed(ctx, t, 0, 2*rpPart)
+	pickFiles(pg, t, path)
+	waitConfirmed(pg, t, 0, 2*rpPart)
 	old := uploadIDs(t, srv)
 	if len(old) != 1 {
 		t.Fatalf("%d multipart uploads open mid-upload, want 1", len(old))
 	}
-	if pending := reloadMidUpload(ctx, t, srv); len(pending) != 1 || pending[0].Name != name {
+	if pending := reloadMidUpload(pg, t, srv); len(pending) != 1 || pending[0].Name != name {
 		t.Fatalf("after the reload the page lists %+v, want %s", pending, name)
 	}
-	return ctx, path, old[0]
+	return pg, path, old[0]
 }
 
 // TestModifiedFileRestarts: the file is edited in place (new content, new
@@ -44,14 +43,18 @@ func interruptedUpload(t *testing.T, srv *server.Server, base, name string, data
 // the edited file.
 func TestModifiedFileRestarts(t *testing.T) {
 	t.Parallel()
+	inEngines(t, chromiumOnly, testModifiedFileRestarts)
+}
+
+func testModifiedFileRestarts(t *testing.T, e browser.Engine) {
 	srv, base := rpBackend(t)
 	mtime := time.Now().Add(-time.Hour).Truncate(time.Second)
-	ctx, path, old := interruptedUpload(t, srv, base, "report.bin", noise(5, rpSize), mtime)
+	pg, path, old := interruptedUpload(t, e, srv, base, "report.bin", noise(5, rpSize), mtime)
 
 	edited := noise(6, rpSize)
 	writeWithTime(t, path, edited, mtime.Add(90*time.Second))
-	pickFiles(ctx, t, path)
-	res := waitResults(ctx, t, 1, time.Minute)
+	pickFiles(pg, t, path)
+	res := waitResults(pg, t, 1, time.Minute)
 	if got := readBack(t, srv, res[0].Key); sha256.Sum256(got) != sha256.Sum256(edited) {
 		t.Fatalf("object is not the edited file (%d bytes stored)", len(got))
 	}
@@ -61,7 +64,7 @@ func TestModifiedFileRestarts(t *testing.T) {
 	if ids, n := uploadIDs(t, srv), opRequests(srv, "AbortMultipartUpload"); len(ids) != 0 || n != 1 {
 		t.Fatalf("multipart uploads left %v after %d aborts (the old one was %s)", ids, n, old)
 	}
-	if p := pendingNow(ctx, t); len(p) != 0 {
+	if p := pendingNow(pg, t); len(p) != 0 {
 		t.Fatalf("checkpoints left: %+v", p)
 	}
 }
@@ -70,7 +73,7 @@ func TestModifiedFileRestarts(t *testing.T) {
 // IndexedDB, and in their ":anchor" copies too if anchors is set, from the
 // page (as disk damage or a buggy extension would). It returns the keys it
 // damaged.
-func corruptCheckpoints(ctx context.Context, t testing.TB, anchors bool) []string {
+func corruptCheckpoints(pg *tab, t testing.TB, anchors bool) []string {
 	t.Helper()
 	js := `new Promise((resolve, reject) => {
   const open = indexedDB.open('ossup');
@@ -95,7 +98,7 @@ func corruptCheckpoints(ctx context.Context, t testing.TB, anchors bool) []strin
     tx.onerror = () => reject(tx.error);
   };
 })`
-	keys, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](js, chromedp.EvalAwaitPromise))
+	keys, err := evalAs[[]string](pg, js)
 	if err != nil {
 		t.Fatalf("corrupt the checkpoints: %v", err)
 	}
@@ -116,6 +119,10 @@ func corruptCheckpoints(ctx context.Context, t testing.TB, anchors bool) []strin
 //     it would run later.
 func TestDamagedCheckpointRestarts(t *testing.T) {
 	t.Parallel()
+	inEngines(t, chromiumOnly, testDamagedCheckpointRestarts)
+}
+
+func testDamagedCheckpointRestarts(t *testing.T, e browser.Engine) {
 	for _, tc := range []struct {
 		name    string
 		anchors bool
@@ -124,8 +131,8 @@ func TestDamagedCheckpointRestarts(t *testing.T) {
 			t.Parallel()
 			srv, base := rpBackend(t)
 			data := noise(7, rpSize)
-			ctx, path, old := interruptedUpload(t, srv, base, "damaged.bin", data, time.Now().Add(-time.Hour))
-			keys := corruptCheckpoints(ctx, t, tc.anchors)
+			pg, path, old := interruptedUpload(t, e, srv, base, "damaged.bin", data, time.Now().Add(-time.Hour))
+			keys := corruptCheckpoints(pg, t, tc.anchors)
 			wantKeys, wantPending := 1, 1
 			if tc.anchors {
 				wantKeys, wantPending = 2, 0
@@ -135,19 +142,19 @@ func TestDamagedCheckpointRestarts(t *testing.T) {
 			}
 			// A damaged record is never offered for resuming; the intact
 			// anchor keeps the upload listed.
-			if p := pendingNow(ctx, t); len(p) != wantPending {
+			if p := pendingNow(pg, t); len(p) != wantPending {
 				t.Fatalf("resumable after the damage: %+v, want %d", p, wantPending)
 			}
 
-			pickFiles(ctx, t, path)
-			res := waitResults(ctx, t, 1, time.Minute)
+			pickFiles(pg, t, path)
+			res := waitResults(pg, t, 1, time.Minute)
 			if got := readBack(t, srv, res[0].Key); sha256.Sum256(got) != sha256.Sum256(data) {
 				t.Fatalf("object differs (%d bytes stored)", len(got))
 			}
 			if n := opRequests(srv, "InitiateMultipartUpload"); n != 2 {
 				t.Errorf("%d uploads initiated, want 2 (a fresh start)", n)
 			}
-			if p := pendingNow(ctx, t); len(p) != 0 {
+			if p := pendingNow(pg, t); len(p) != 0 {
 				t.Fatalf("checkpoints left: %+v", p)
 			}
 			ids := uploadIDs(t, srv)

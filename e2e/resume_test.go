@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
@@ -16,6 +15,10 @@ import (
 // the same file picked again continues from the IndexedDB checkpoint
 // (reconciled with ListParts), and the object arrives identical.
 func TestResumeAfterReload(t *testing.T) {
+	inEngines(t, chromiumOnly, testResumeAfterReload)
+}
+
+func testResumeAfterReload(t *testing.T, e browser.Engine) {
 	const partSize, concurrency = 1 << 20, 4
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(partSize), "OSSUP_CONCURRENCY": strconv.Itoa(concurrency)})
 	cloud := srv.Cloud()
@@ -23,29 +26,26 @@ func TestResumeAfterReload(t *testing.T) {
 	if err := cloud.Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	path, data := writeFile(t, t.TempDir(), "big.bin", 12<<20+777)
-	pickFiles(ctx, t, path)
+	pickFiles(pg, t, path)
 
-	confirmed, err := chromedp.Run(ctx, chromedp.Poll[float64](
-		`(h => h && h.progress.bytesConfirmed >= 3*1048576 ? h.progress.bytesConfirmed : null)((window.ossupDemo||{handles:[]}).handles[0])`,
-		chromedp.WithPollingTimeout(90*time.Second)))
+	confirmed, err := pollAs[float64](pg, `(h => h && h.progress.bytesConfirmed >= 3*1048576 ? h.progress.bytesConfirmed : null)((window.ossupDemo||{handles:[]}).handles[0])`, 90*time.Second)
 	if err != nil {
 		t.Fatalf("upload never got going: %v", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
+	if err := pg.reload(); err != nil {
 		t.Fatal(err)
 	}
 	if err := cloud.Faults.Set(faults.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	pending, err := chromedp.Run(ctx, chromedp.Poll[float64](
-		`(d => d && d.pending ? d.pending.length : null)(window.ossupDemo)`, chromedp.WithPollingTimeout(45*time.Second)))
+	pending, err := pollAs[float64](pg, `(d => d && d.pending ? d.pending.length : null)(window.ossupDemo)`, 45*time.Second)
 	if err != nil || pending != 1 {
 		t.Fatalf("after the reload the page lists %v resumable uploads (err %v), want 1", pending, err)
 	}
-	pickFiles(ctx, t, path)
-	results := waitResults(ctx, t, 1, 2*time.Minute)
+	pickFiles(pg, t, path)
+	results := waitResults(pg, t, 1, 2*time.Minute)
 	got := readBack(t, srv, results[0].Key)
 	if sha256.Sum256(got) != sha256.Sum256(data) {
 		t.Fatalf("resumed object differs: %d bytes stored, %d sent", len(got), len(data))

@@ -12,9 +12,7 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/server"
 )
@@ -58,18 +56,18 @@ const instrumentJS = `(() => {
 })()`
 
 // instrument installs the event recorder; call it before picking files.
-func instrument(ctx context.Context, t testing.TB) {
+func instrument(pg *tab, t testing.TB) {
 	t.Helper()
-	ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](instrumentJS))
+	ok, err := evalAs[bool](pg, instrumentJS)
 	if err != nil || !ok {
 		t.Fatalf("instrument the page: %v %v", ok, err)
 	}
 }
 
 // recorded returns the events the recorder saw so far.
-func recorded(ctx context.Context, t testing.TB) []recEvent {
+func recorded(pg *tab, t testing.TB) []recEvent {
 	t.Helper()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.ossupRec.events)`))
+	raw, err := evalAs[string](pg, `JSON.stringify(window.ossupRec.events)`)
 	if err != nil {
 		t.Fatalf("read the recorded events: %v", err)
 	}
@@ -116,9 +114,9 @@ func unthrottle(t testing.TB, srv *server.Server) {
 }
 
 // pageErrors returns window.ossupDemo.errors.
-func pageErrors(ctx context.Context, t testing.TB) []map[string]any {
+func pageErrors(pg *tab, t testing.TB) []map[string]any {
 	t.Helper()
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.ossupDemo.errors)`))
+	raw, err := evalAs[string](pg, `JSON.stringify(window.ossupDemo.errors)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +132,10 @@ func pageErrors(ctx context.Context, t testing.TB) []map[string]any {
 // from the backend (each one an AssumeRole at the local STS) and never
 // surfaces an error.
 func TestShortLivedCredentials(t *testing.T) {
+	inEngines(t, chromiumOnly, testShortLivedCredentials)
+}
+
+func testShortLivedCredentials(t *testing.T, e browser.Engine) {
 	const lifetime = 3 * time.Second
 	srv, base := backend(t, map[string]string{
 		"OSSUP_STS_DURATION": lifetime.String(), "OSSUP_STS_MIN_DURATION": lifetime.String(),
@@ -143,20 +145,20 @@ func TestShortLivedCredentials(t *testing.T) {
 	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := openDemo(t, base)
-	instrument(ctx, t)
+	pg := openDemo(t, e, base)
+	instrument(pg, t)
 	callsBefore, _ := srv.Minter().Stats()
 	path, data := writeFile(t, t.TempDir(), "sts.bin", 10<<20+4321)
-	pickFiles(ctx, t, path)
-	results := waitResults(ctx, t, 1, 2*time.Minute)
+	pickFiles(pg, t, path)
+	results := waitResults(pg, t, 1, 2*time.Minute)
 	unthrottle(t, srv)
 	checkStored(t, srv, results[0], data)
-	if errs := pageErrors(ctx, t); len(errs) != 0 {
+	if errs := pageErrors(pg, t); len(errs) != 0 {
 		t.Fatalf("errors surfaced in the page: %v", errs)
 	}
 
 	var start, end float64
-	for _, ev := range recorded(ctx, t) {
+	for _, ev := range recorded(pg, t) {
 		if ev.Type == "state" && ev.State == "uploading" && start == 0 {
 			start = ev.T
 		}
@@ -187,6 +189,10 @@ func TestShortLivedCredentials(t *testing.T) {
 // multipart file and a single-PutObject file still arrive identical, and
 // every injected 5xx and corrupted CRC was noticed and retried.
 func TestFaultInjection(t *testing.T) {
+	inEngines(t, chromiumOnly, testFaultInjection)
+}
+
+func testFaultInjection(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(256 << 10), "OSSUP_CONCURRENCY": "4"})
 	stall := faults.Duration(time.Second)
 	cfg := faults.Config{Seed: 20261122, Rules: []faults.Rule{
@@ -213,14 +219,14 @@ func TestFaultInjection(t *testing.T) {
 	if err := srv.Cloud().Faults.Set(cfg); err != nil {
 		t.Fatal(err)
 	}
-	ctx := openDemo(t, base)
-	instrument(ctx, t)
+	pg := openDemo(t, e, base)
+	instrument(pg, t)
 	dir := t.TempDir()
 	multi, multiData := writeFile(t, dir, "faulty-multi.bin", 4<<20+777)
 	small, smallData := writeFile(t, dir, "faulty-small.bin", 200_000)
 	want := map[string][]byte{"faulty-multi.bin": multiData, "faulty-small.bin": smallData}
-	pickFiles(ctx, t, multi, small)
-	results := waitResults(ctx, t, 2, 2*time.Minute)
+	pickFiles(pg, t, multi, small)
+	results := waitResults(pg, t, 2, 2*time.Minute)
 	for _, r := range results {
 		checkStored(t, srv, r, want[r.Name])
 	}
@@ -229,7 +235,7 @@ func TestFaultInjection(t *testing.T) {
 	t.Logf("faults injected: %+v", stats)
 	type counts struct{ errors, crc, network int64 }
 	seen := map[string]*counts{}
-	for _, ev := range recorded(ctx, t) {
+	for _, ev := range recorded(pg, t) {
 		if ev.Type != "retry" {
 			continue
 		}
@@ -298,51 +304,52 @@ func TestFaultInjection(t *testing.T) {
 // spending its attempts, and the upload completes identical without a
 // terminal error.
 func TestOffline(t *testing.T) {
+	inEngines(t, chromiumOnly, testOffline)
+}
+
+func testOffline(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20), "OSSUP_CONCURRENCY": "4"})
 	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := openDemo(t, base)
-	instrument(ctx, t)
-	workerCtx := engineWorker(ctx, t)
+	pg := openDemo(t, e, base)
+	instrument(pg, t)
 	path, data := writeFile(t, t.TempDir(), "offline.bin", 8<<20+99)
 
 	// Picked while offline: the session cannot be created yet.
-	setOffline(t, true, ctx, workerCtx)
-	pickFiles(ctx, t, path)
+	pg.setOffline(true)
+	pickFiles(pg, t, path)
 	time.Sleep(3 * time.Second)
-	if errs := pageErrors(ctx, t); len(errs) != 0 {
+	if errs := pageErrors(pg, t); len(errs) != 0 {
 		t.Fatalf("a file picked while offline failed instead of waiting: %v", errs)
 	}
-	setOffline(t, false, ctx, workerCtx)
+	pg.setOffline(false)
 
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
-		`(h => h && h.progress.bytesConfirmed >= 1048576)((window.ossupDemo||{handles:[]}).handles[0])`,
-		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
-		t.Fatalf("upload never got going after the network came back: %v (errors %v)", err, pageErrors(ctx, t))
+	if _, err := pollAs[bool](pg, `(h => h && h.progress.bytesConfirmed >= 1048576)((window.ossupDemo||{handles:[]}).handles[0])`, 60*time.Second); err != nil {
+		t.Fatalf("upload never got going after the network came back: %v (errors %v)", err, pageErrors(pg, t))
 	}
-	offlineAt := pageNow(ctx, t)
-	setOffline(t, true, ctx, workerCtx)
+	offlineAt := pageNow(pg, t)
+	pg.setOffline(true)
 	// Offline long enough that a backoff which ignored the network state
 	// would spend all six attempts (at most 0.2+0.4+0.8+1.6+3.2 s).
 	time.Sleep(7 * time.Second)
-	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.ossupDemo.handles[0].state`))
+	state, err := evalAs[string](pg, `window.ossupDemo.handles[0].state`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	onlineAt := pageNow(ctx, t)
-	setOffline(t, false, ctx, workerCtx)
-	if errs := pageErrors(ctx, t); len(errs) != 0 || state == "failed" {
+	onlineAt := pageNow(pg, t)
+	pg.setOffline(false)
+	if errs := pageErrors(pg, t); len(errs) != 0 || state == "failed" {
 		t.Fatalf("going offline mid-upload surfaced an error (state %s): %v", state, errs)
 	}
-	results := waitResults(ctx, t, 1, 2*time.Minute)
+	results := waitResults(pg, t, 1, 2*time.Minute)
 	unthrottle(t, srv)
 	checkStored(t, srv, results[0], data)
 
 	// The emulation really cut the engine off: requests in flight failed
 	// while offline, and were retried.
 	var offlineRetries int
-	for _, ev := range recorded(ctx, t) {
+	for _, ev := range recorded(pg, t) {
 		if ev.Type == "retry" && ev.T >= offlineAt && ev.T <= onlineAt {
 			offlineRetries++
 		}
@@ -354,52 +361,11 @@ func TestOffline(t *testing.T) {
 }
 
 // pageNow is the page's performance.now(), the clock of recEvent.T.
-func pageNow(ctx context.Context, t testing.TB) float64 {
+func pageNow(pg *tab, t testing.TB) float64 {
 	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.now()`))
+	v, err := evalAs[float64](pg, `performance.now()`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
-}
-
-// engineWorker attaches to the page's engine worker, so network emulation
-// can be applied to it directly too.
-func engineWorker(ctx context.Context, t testing.TB) context.Context {
-	t.Helper()
-	infos, err := chromedp.Targets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range infos {
-		if i.Type == "worker" && strings.Contains(i.URL, "ossup-worker") {
-			wctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(i.TargetID))
-			t.Cleanup(cancel)
-			if _, err := chromedp.Run(wctx, chromedp.Evaluate[bool](`typeof self.ossupEngine === 'object'`)); err != nil {
-				t.Fatalf("attach to the engine worker: %v", err)
-			}
-			return wctx
-		}
-	}
-	t.Fatalf("no engine worker among the targets: %+v", infos)
-	return nil
-}
-
-// setOffline emulates (or ends) a network outage: every request fails and
-// navigator.onLine, in the page and its workers, is false.
-func setOffline(t testing.TB, offline bool, targets ...context.Context) {
-	t.Helper()
-	conds := []*network.Conditions{}
-	if offline {
-		conds = append(conds, &network.Conditions{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
-	}
-	for _, c := range targets {
-		if _, err := chromedp.Call(c, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{MatchedNetworkConditions: conds}); err != nil {
-			t.Fatalf("emulate offline=%v: %v", offline, err)
-		}
-	}
-	if _, err := chromedp.Call(targets[0], network.OverrideNetworkState, network.OverrideNetworkStateParams{
-		Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
-		t.Fatalf("navigator.onLine=%v: %v", !offline, err)
-	}
 }

@@ -14,8 +14,7 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/server"
 )
 
@@ -62,19 +61,17 @@ func readBack(t testing.TB, srv *server.Server, key string) []byte {
 
 // pickFiles gives the page's file input real files from disk, as a person
 // picking them would.
-func pickFiles(ctx context.Context, t testing.TB, paths ...string) {
+func pickFiles(pg *tab, t testing.TB, paths ...string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#files"), paths)); err != nil {
+	if err := pg.p.SetFiles(pg.ctx, "#files", paths...); err != nil {
 		t.Fatalf("pick files: %v", err)
 	}
 }
 
 // waitResults polls window.ossupDemo until n uploads finished or one failed.
-func waitResults(ctx context.Context, t testing.TB, n int, timeout time.Duration) []pageResult {
+func waitResults(pg *tab, t testing.TB, n int, timeout time.Duration) []pageResult {
 	t.Helper()
-	raw, err := chromedp.Run(ctx, chromedp.Poll[string](
-		`(d => d && (d.errors.length || d.results.length >= `+strconv.Itoa(n)+`) ? JSON.stringify(d) : null)(window.ossupDemo)`,
-		chromedp.WithPollingTimeout(timeout)))
+	raw, err := pollAs[string](pg, `(d => d && (d.errors.length || d.results.length >= `+strconv.Itoa(n)+`) ? JSON.stringify(d) : null)(window.ossupDemo)`, timeout)
 	if err != nil {
 		t.Fatalf("uploads did not finish: %v", err)
 	}
@@ -91,27 +88,35 @@ func waitResults(ctx context.Context, t testing.TB, n int, timeout time.Duration
 	return d.Results
 }
 
-func openDemo(t testing.TB, base string) context.Context {
+// openDemo opens the demo page in a new browser of engine e and waits for
+// the engine to be ready. The test's page steps share a 4 min deadline.
+func openDemo(t testing.TB, e browser.Engine, base string) *tab {
 	t.Helper()
-	tab := browser(t, "")
-	ctx, cancel := within(tab, 3*time.Minute)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
+	return openDemoWith(t, e, base, browser.Options{})
+}
+
+func openDemoWith(t testing.TB, e browser.Engine, base string, opts browser.Options) *tab {
+	t.Helper()
+	pg := launch(t, e, opts, 4*time.Minute)
+	if err := pg.navigate(base + "/"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById('engine-status').textContent.startsWith('engine ready')`,
-		chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+	if _, err := pollAs[bool](pg, `document.getElementById('engine-status').textContent.startsWith('engine ready')`, 45*time.Second); err != nil {
 		t.Fatalf("engine not ready: %v", err)
 	}
-	return ctx
+	return pg
 }
 
 // TestUploadFromPage uploads files picked in the demo page through the wasm
 // engine (Blob-slice parts over XHR, signed V4 with STS credentials from the
 // backend) and reads them back from the local OSS byte for byte.
 func TestUploadFromPage(t *testing.T) {
+	inEngines(t, chromiumOnly, testUploadFromPage)
+}
+
+func testUploadFromPage(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20)})
-	ctx := openDemo(t, base)
+	pg := openDemo(t, e, base)
 	dir := t.TempDir()
 	sizes := map[string]int{"empty.bin": 0, "one.bin": 1, "small.bin": 100*1000 - 1, "multi.bin": 3<<20 + 12345}
 	var paths []string
@@ -121,8 +126,8 @@ func TestUploadFromPage(t *testing.T) {
 		paths = append(paths, p)
 		want[name] = b
 	}
-	pickFiles(ctx, t, paths...)
-	results := waitResults(ctx, t, len(paths), 2*time.Minute)
+	pickFiles(pg, t, paths...)
+	results := waitResults(pg, t, len(paths), 2*time.Minute)
 	if len(results) != len(paths) {
 		t.Fatalf("%d results for %d files", len(results), len(paths))
 	}

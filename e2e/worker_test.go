@@ -14,8 +14,7 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/chromedp/chromedp"
-
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/internal/workertest"
 )
@@ -72,6 +71,10 @@ input.addEventListener('change', () => {
 // the wasm engine with the backend running as a Cloudflare Worker in local
 // workerd, pointed at the local cloud; the object arrives byte-identical.
 func TestUploadThroughWorkerBackend(t *testing.T) {
+	inEngines(t, chromiumOnly, testUploadThroughWorkerBackend)
+}
+
+func testUploadThroughWorkerBackend(t *testing.T, e browser.Engine) {
 	const token = "tok-worker-0123456789abcdef"
 	cl, err := localcloud.Start(localcloud.Config{DataDir: t.TempDir(), OSSAddr: "127.0.0.1:0", STSAddr: "127.0.0.1:0"})
 	if err != nil {
@@ -118,21 +121,17 @@ func TestUploadThroughWorkerBackend(t *testing.T) {
 	}
 	pageHTML = strings.NewReplacer("%BACKEND%", w.URL, "%TOKEN%", token).Replace(workerPage)
 
-	tab := browser(t, "")
-	ctx, cancelTab := within(tab, 3*time.Minute)
-	defer cancelTab()
-	if err := chromedp.Do(ctx, chromedp.Navigate(page.URL+"/worker.html"), chromedp.WaitVisible(chromedp.CSS("#engine-status"))); err != nil {
+	pg := launch(t, e, browser.Options{}, 3*time.Minute)
+	if err := pg.navigate(page.URL + "/worker.html"); err != nil {
 		t.Fatal(err)
 	}
-	status, err := chromedp.Run(ctx, chromedp.Poll[string](
-		`(t => t.startsWith('engine ready') || t.startsWith('engine failed') ? t : null)(document.getElementById('engine-status').textContent)`,
-		chromedp.WithPollingTimeout(60*time.Second)))
+	status, err := pollAs[string](pg, `(t => t.startsWith('engine ready') || t.startsWith('engine failed') ? t : null)(document.getElementById('engine-status').textContent)`, 60*time.Second)
 	if err != nil || !strings.HasPrefix(status, "engine ready") {
 		t.Fatalf("page not ready against the worker backend: %q %v", status, err)
 	}
 	path, data := writeFile(t, t.TempDir(), "via-worker.bin", 3<<20+4321)
-	pickFiles(ctx, t, path)
-	results := waitResults(ctx, t, 1, 2*time.Minute)
+	pickFiles(pg, t, path)
+	results := waitResults(pg, t, 1, 2*time.Minute)
 	if !strings.HasPrefix(results[0].Key, "uploads/carol/") {
 		t.Fatalf("key %q is not carol's", results[0].Key)
 	}
