@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/ossup/ossup/internal/chromium"
+	"github.com/ossup/ossup/internal/browser"
 )
 
 // readyProbe runs in the page before its own scripts and stamps the moment
@@ -46,11 +46,12 @@ func timeLoad(ctx context.Context, exe, base string) (loadTime, error) {
 	defer os.RemoveAll(profile)
 	// chromedp enables the DevTools Network domain on every tab, which
 	// slows Chromium's network path: it is turned off before timing.
-	tab, stop, err := chromium.Start(chromium.Options(exe, profile))
+	b, err := browser.Launch(ctx, browser.Chromium, browser.Options{Profile: profile, Executable: exe})
 	if err != nil {
 		return loadTime{}, err
 	}
-	defer stop()
+	defer b.Close()
+	tab, _ := browser.CDP(b.Page())
 	if _, err := chromedp.Call(tab, network.Disable, cdp.Empty{}); err != nil {
 		return loadTime{}, fmt.Errorf("disable the Network domain: %w", err)
 	}

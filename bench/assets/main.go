@@ -20,7 +20,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/ossup/ossup/internal/chromium"
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/server"
 )
 
@@ -47,7 +47,7 @@ func run(web string, loads int, exe string) error {
 			return fmt.Errorf("%w (run `make build` first)", err)
 		}
 	}
-	exe, err := chromium.Path(exe)
+	exe, err := browser.ChromiumPath(exe)
 	if err != nil {
 		return err
 	}

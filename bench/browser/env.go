@@ -14,9 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/chromedp/chromedp"
-
-	"github.com/ossup/ossup/internal/chromium"
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/server"
 	"github.com/ossup/ossup/server/loopback"
 )
@@ -168,14 +166,15 @@ func startBackend(dataDir, webDir string, partSize int64, concurrency int, waitA
 // startBrowser starts a headless Chromium with a fresh profile in
 // profileDir and returns its first tab.
 func startBrowser(profileDir string) (context.Context, func(), error) {
-	exe, err := chromium.Path()
-	if err != nil {
-		return nil, nil, err
-	}
 	// chromedp's own disabled features plus the back/forward cache: a page
 	// the benchmark navigates away from must go, with its worker and its
 	// heap, instead of staying frozen in the same renderer (it would count
 	// in the next page's memory).
-	return chromium.Start(chromium.Options(exe, profileDir,
-		chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,BackForwardCache")))
+	b, err := browser.Launch(context.Background(), browser.Chromium, browser.Options{Profile: profileDir,
+		ChromiumFlags: map[string]any{"disable-features": "Translate,BlinkGenPropertyTrees,BackForwardCache"}})
+	if err != nil {
+		return nil, nil, err
+	}
+	tab, _ := browser.CDP(b.Page())
+	return tab, func() { b.Close() }, nil
 }
