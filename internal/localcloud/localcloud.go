@@ -64,6 +64,9 @@ type Config struct {
 	MinSTSDuration time.Duration
 	Faults         faults.Config
 	Logger         *slog.Logger
+	// BodyIdleTimeout bounds the wait for the next bytes of a request body on
+	// the local OSS (default ossserver.DefaultBodyIdleTimeout).
+	BodyIdleTimeout time.Duration
 	// StoreStep is passed to the store as its crash-test hook.
 	StoreStep func(step string)
 	Now       func() time.Time
@@ -156,7 +159,7 @@ func Start(cfg Config) (*Cloud, error) {
 	cl.OSS, err = ossserver.New(ossserver.Config{
 		Store: store, Keys: &keyring{root: map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret}, account: cfg.AccountID, sts: cl.STS},
 		Region: cfg.Region, AccountID: cfg.AccountID, Domains: domains, Faults: cl.Faults,
-		Logger: cfg.Logger.With("component", "local-oss"), Now: cfg.Now,
+		Logger: cfg.Logger.With("component", "local-oss"), Now: cfg.Now, BodyIdleTimeout: cfg.BodyIdleTimeout,
 	})
 	if err != nil {
 		ossLn.Close()

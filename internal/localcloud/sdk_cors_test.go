@@ -43,6 +43,18 @@ func headerList(h http.Header, name string) map[string]bool {
 	return out
 }
 
+// noCredentials asserts an answer never admits a credentialed request: OSS
+// documents no Access-Control-Allow-Credentials (see ossserver/cors.go).
+func noCredentials(t testing.TB, what string, h http.Header) {
+	t.Helper()
+	if v := h.Get("Access-Control-Allow-Credentials"); v != "" {
+		t.Errorf("%s: Access-Control-Allow-Credentials %q", what, v)
+	}
+}
+
+// TestSDKCORSPreflightDevBucket: the dev bucket's rule allows every origin
+// with "*", which OSS answers with Access-Control-Allow-Origin: * and no
+// credentials (ali-sdk/ali-oss#140).
 func TestSDKCORSPreflightDevBucket(t *testing.T) {
 	cl := startCloud(t, nil)
 	const origin = "http://localhost:5173"
@@ -50,9 +62,10 @@ func TestSDKCORSPreflightDevBucket(t *testing.T) {
 		resp := preflight(t, cl, "/"+DevBucket+"/uploads/u-42/file.bin", origin, method, browserHeaders)
 		drainOK(t, resp, http.StatusOK)
 		h := resp.Header
-		if h.Get("Access-Control-Allow-Origin") != origin {
-			t.Fatalf("%s: Allow-Origin %q", method, h.Get("Access-Control-Allow-Origin"))
+		if h.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("%s: Allow-Origin %q, want *", method, h.Get("Access-Control-Allow-Origin"))
 		}
+		noCredentials(t, method, h)
 		if !headerList(h, "Access-Control-Allow-Methods")[strings.ToLower(method)] {
 			t.Errorf("%s: Allow-Methods %q", method, h.Get("Access-Control-Allow-Methods"))
 		}
@@ -68,7 +81,8 @@ func TestSDKCORSPreflightDevBucket(t *testing.T) {
 				t.Errorf("%s: Expose-Headers %q lacks %s", method, h.Get("Access-Control-Expose-Headers"), name)
 			}
 		}
-		if !headerList(h, "Vary")["origin"] || h.Get("x-oss-request-id") == "" {
+		// ResponseVary is false: no Vary.
+		if h.Get("Vary") != "" || h.Get("x-oss-request-id") == "" {
 			t.Errorf("%s: Vary %q request id %q", method, h.Get("Vary"), h.Get("x-oss-request-id"))
 		}
 	}
@@ -82,7 +96,8 @@ func TestSDKCORSHeadersOnResponses(t *testing.T) {
 	// A successful signed request.
 	resp := sdkRaw{method: http.MethodPut, bucket: DevBucket, key: "cors/ok", body: []byte("x"), header: http.Header{"Origin": {origin}}}.send(t, cl)
 	drainOK(t, resp, http.StatusOK)
-	if resp.Header.Get("Access-Control-Allow-Origin") != origin || !headerList(resp.Header, "Access-Control-Expose-Headers")["etag"] {
+	noCredentials(t, "success", resp.Header)
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !headerList(resp.Header, "Access-Control-Expose-Headers")["etag"] {
 		t.Fatalf("success: Allow-Origin %q Expose %q", resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Expose-Headers"))
 	}
 	// A refused one: the page must be able to read OSS's error.
@@ -90,7 +105,8 @@ func TestSDKCORSHeadersOnResponses(t *testing.T) {
 		resp = sdkRaw{method: method, bucket: DevBucket, key: "cors/ok", sk: "wrong", ak: cl.Config.AccessKeyID, header: http.Header{"Origin": {origin}}}.send(t, cl)
 		sdkReadError(t, resp, http.StatusForbidden, "SignatureDoesNotMatch")
 		exposed := headerList(resp.Header, "Access-Control-Expose-Headers")
-		if resp.Header.Get("Access-Control-Allow-Origin") != origin || !exposed["x-oss-ec"] || !exposed["x-oss-request-id"] {
+		noCredentials(t, method+" error", resp.Header)
+		if resp.Header.Get("Access-Control-Allow-Origin") != "*" || !exposed["x-oss-ec"] || !exposed["x-oss-request-id"] {
 			t.Fatalf("%s error: Allow-Origin %q Expose %q", method, resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Expose-Headers"))
 		}
 		if method == http.MethodHead && !exposed["x-oss-err"] {
@@ -100,7 +116,7 @@ func TestSDKCORSHeadersOnResponses(t *testing.T) {
 	// An anonymous request for a missing key.
 	resp = sdkRaw{method: http.MethodGet, bucket: DevBucket, key: "cors/none", anonymous: true, header: http.Header{"Origin": {origin}}}.send(t, cl)
 	sdkReadError(t, resp, http.StatusForbidden, "AccessDenied")
-	if resp.Header.Get("Access-Control-Allow-Origin") != origin {
+	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("anonymous error: Allow-Origin %q", resp.Header.Get("Access-Control-Allow-Origin"))
 	}
 }
@@ -131,9 +147,20 @@ func TestSDKCORSRestrictiveBucket(t *testing.T) {
 
 	resp := preflight(t, cl, "/"+DevBucket+"/k", app, "PUT", browserHeaders)
 	drainOK(t, resp, http.StatusOK)
+	// A rule naming the origin echoes it, still without credentials.
 	if resp.Header.Get("Access-Control-Allow-Origin") != app || resp.Header.Get("Access-Control-Max-Age") != "300" {
 		t.Fatalf("allowed preflight: %v", resp.Header)
 	}
+	noCredentials(t, "specific-origin preflight", resp.Header)
+	if resp.Header.Get("Vary") != "" {
+		t.Errorf("Vary %q without ResponseVary", resp.Header.Get("Vary"))
+	}
+	resp = sdkRaw{method: http.MethodPut, bucket: DevBucket, key: "k", body: []byte("x"), header: http.Header{"Origin": {app}}}.send(t, cl)
+	drainOK(t, resp, http.StatusOK)
+	if resp.Header.Get("Access-Control-Allow-Origin") != app {
+		t.Errorf("specific-origin PUT: Allow-Origin %q", resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	noCredentials(t, "specific-origin PUT", resp.Header)
 	for _, tc := range []struct {
 		name, origin, method string
 		headers              []string
@@ -153,5 +180,64 @@ func TestSDKCORSRestrictiveBucket(t *testing.T) {
 	drainOK(t, resp, http.StatusOK)
 	if v := resp.Header.Get("Access-Control-Allow-Origin"); v != "" {
 		t.Errorf("foreign origin got Allow-Origin %q", v)
+	}
+}
+
+// TestSDKCORSRuleShapes: which origin is answered for each kind of rule, the
+// first matching rule winning, and ResponseVary.
+func TestSDKCORSRuleShapes(t *testing.T) {
+	cl := startCloud(t, nil)
+	c := rootClient(cl)
+	vary := true
+	_, err := c.PutBucketCors(sdkCtx, &oss.PutBucketCorsRequest{Bucket: oss.Ptr(DevBucket), CORSConfiguration: &oss.CORSConfiguration{
+		ResponseVary: &vary,
+		CORSRules: []oss.CORSRule{
+			{AllowedOrigins: []string{"https://*.example.com"}, AllowedMethods: []string{"GET"}, AllowedHeaders: []string{"*"}},
+			{AllowedOrigins: []string{"https://named.test", "*"}, AllowedMethods: []string{"GET", "PUT"}},
+			{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"DELETE"}, MaxAgeSeconds: oss.Ptr(int64(60))},
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetBucketCors(sdkCtx, &oss.GetBucketCorsRequest{Bucket: oss.Ptr(DevBucket)})
+	if err != nil || got.CORSConfiguration.ResponseVary == nil || !*got.CORSConfiguration.ResponseVary {
+		t.Fatalf("GetBucketCors ResponseVary: %+v %v", got, err)
+	}
+	for _, tc := range []struct{ origin, method, want string }{
+		{"https://a.example.com", "GET", "https://a.example.com"}, // pattern: echoed
+		{"https://named.test", "PUT", "https://named.test"},       // named: echoed
+		{"https://other.test", "PUT", "*"},                        // only "*" admits it
+		{"https://a.example.com", "DELETE", "*"},                  // the first matching rule is the third
+	} {
+		resp := preflight(t, cl, "/"+DevBucket+"/k", tc.origin, tc.method, nil)
+		drainOK(t, resp, http.StatusOK)
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.want {
+			t.Errorf("%s %s: Allow-Origin %q, want %q", tc.origin, tc.method, got, tc.want)
+		}
+		noCredentials(t, tc.origin, resp.Header)
+		if !headerList(resp.Header, "Vary")["origin"] {
+			t.Errorf("%s %s: no Vary: Origin with ResponseVary", tc.origin, tc.method)
+		}
+	}
+	// ResponseVary true: Vary on every answer of the bucket, even without Origin
+	// and even when refused.
+	resp := sdkRaw{method: http.MethodGet, bucket: DevBucket, key: "absent"}.send(t, cl)
+	sdkReadError(t, resp, http.StatusNotFound, "NoSuchKey")
+	if !headerList(resp.Header, "Vary")["origin"] {
+		t.Errorf("no Vary on a same-origin error")
+	}
+	resp = preflight(t, cl, "/"+DevBucket+"/k", "https://x.test", "POST", nil)
+	sdkReadError(t, resp, http.StatusForbidden, "AccessDenied")
+	if !headerList(resp.Header, "Vary")["origin"] || resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("refused preflight: Vary %q Allow-Origin %q", resp.Header.Get("Vary"), resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+	if _, err := c.DeleteBucketCors(sdkCtx, &oss.DeleteBucketCorsRequest{Bucket: oss.Ptr(DevBucket)}); err != nil {
+		t.Fatal(err)
+	}
+	resp = preflight(t, cl, "/"+DevBucket+"/k", "https://x.test", "GET", nil)
+	sdkReadError(t, resp, http.StatusForbidden, "AccessDenied")
+	if resp.Header.Get("Vary") != "" {
+		t.Errorf("Vary after DeleteBucketCors: %q", resp.Header.Get("Vary"))
 	}
 }

@@ -89,6 +89,26 @@ type sdkRaw struct {
 // http.Client over path-style addressing.
 func (r sdkRaw) send(t testing.TB, cl *Cloud) *http.Response {
 	t.Helper()
+	req := r.request(t, cl)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.method, req.URL, err)
+	}
+	return resp
+}
+
+// signed returns the signed request for a body of size bytes that the
+// caller writes itself.
+func (r sdkRaw) signed(t testing.TB, cl *Cloud, size int64) *http.Request {
+	t.Helper()
+	req := r.request(t, cl)
+	req.ContentLength = size
+	return req
+}
+
+// request builds and signs r.
+func (r sdkRaw) request(t testing.TB, cl *Cloud) *http.Request {
+	t.Helper()
 	u := cl.OSSEndpoint + "/" + r.bucket
 	if r.key != "" {
 		u += "/" + sdkEscapeKey(r.key)
@@ -133,11 +153,7 @@ func (r sdkRaw) send(t testing.TB, cl *Cloud) *http.Response {
 			t.Fatalf("sign: %v", err)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", r.method, u, err)
-	}
-	return resp
+	return req
 }
 
 // escapeKey escapes a key the way the SDK does: unreserved characters and

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -27,15 +28,16 @@ type state struct {
 //     message if it is malformed or invalid) and returns the new state;
 //   - DELETE turns every fault off and returns the new state.
 //
-// Requests from non-loopback addresses are refused with 403, since anyone
-// who can reach it can break the endpoint.
+// Requests from non-loopback addresses, or for a Host that is not a loopback
+// name (DNS rebinding), are refused with 403, since anyone who can reach it
+// can break the endpoint.
 func (i *Injector) AdminHandler() http.Handler {
 	return http.HandlerFunc(i.serveAdmin)
 }
 
 func (i *Injector) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if !isLoopback(r.RemoteAddr) {
-		http.Error(w, "faults: the admin endpoint only accepts loopback clients", http.StatusForbidden)
+	if why := LocalOnly(r); why != "" {
+		http.Error(w, "faults: "+why, http.StatusForbidden)
 		return
 	}
 	switch r.Method {
@@ -91,4 +93,27 @@ func isLoopback(remoteAddr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// LocalOnly says why r may not use a loopback-only endpoint, or "" if it
+// may. The peer must be a loopback address and the Host a loopback name
+// (localhost or a loopback IP): a page on another site whose DNS name was
+// rebound to 127.0.0.1 reaches a loopback listener from the browser on the
+// same machine, but its requests carry its own name in Host.
+func LocalOnly(r *http.Request) string {
+	if !isLoopback(r.RemoteAddr) {
+		return "the admin endpoint answers loopback clients only"
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return ""
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return ""
+	}
+	return "the admin endpoint answers requests for localhost or a loopback address only, not for Host " + strconv.Quote(r.Host)
 }

@@ -149,10 +149,43 @@ func TestAdminLoopbackOnly(t *testing.T) {
 	} {
 		req := httptest.NewRequest(http.MethodDelete, "/", nil)
 		req.RemoteAddr = tc.remote
+		req.Host = "127.0.0.1:9000"
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != tc.status {
 			t.Errorf("RemoteAddr %q: %d, want %d", tc.remote, rec.Code, tc.status)
+		}
+	}
+}
+
+// TestAdminLoopbackHostOnly: a loopback peer is not enough; the Host must be
+// a loopback name too, or a DNS-rebound page could reach the endpoint.
+func TestAdminLoopbackHostOnly(t *testing.T) {
+	inj := New(Config{})
+	h := inj.AdminHandler()
+	for _, tc := range []struct {
+		host   string
+		status int
+	}{
+		{"evil.example:9000", 403},
+		{"evil.example", 403},
+		{"127.0.0.1.nip.io:9000", 403},
+		{"localhost.evil.example", 403},
+		{"10.0.0.1:9000", 403},
+		{"", 403},
+		{"localhost:9000", 200},
+		{"LOCALHOST", 200},
+		{"127.0.0.1:9000", 200},
+		{"127.1.2.3", 200},
+		{"[::1]:9000", 200},
+	} {
+		req := httptest.NewRequest(http.MethodDelete, "/", nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		req.Host = tc.host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.status {
+			t.Errorf("Host %q: %d, want %d", tc.host, rec.Code, tc.status)
 		}
 	}
 }

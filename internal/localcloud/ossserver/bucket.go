@@ -51,7 +51,11 @@ func (h *Handler) putBucketCors(c *call) error {
 		}
 		rules = append(rules, rule)
 	}
-	if err := h.cfg.Store.PutBucketCORS(c.bucket, rules); err != nil {
+	vary := cfg.ResponseVary != nil && *cfg.ResponseVary
+	if err := h.cfg.Store.UpdateBucket(c.bucket, func(b *ossstore.Bucket) error {
+		b.CORS, b.ResponseVary = rules, vary
+		return nil
+	}); err != nil {
 		return err
 	}
 	c.w.Header().Set("Content-Length", "0")
@@ -63,10 +67,22 @@ func (h *Handler) getBucketCors(c *call) error {
 	if len(c.bucketCfg.CORS) == 0 {
 		return osserr.New(http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist.").With("BucketName", c.bucket)
 	}
-	var out corsConfiguration
+	vary := c.bucketCfg.ResponseVary
+	out := corsConfiguration{ResponseVary: &vary}
 	for _, r := range c.bucketCfg.CORS {
 		age := r.MaxAgeSeconds
 		out.Rules = append(out.Rules, corsRuleXML{AllowedOrigin: r.AllowedOrigins, AllowedMethod: r.AllowedMethods, AllowedHeader: r.AllowedHeaders, ExposeHeader: r.ExposeHeaders, MaxAgeSeconds: &age})
 	}
 	return writeXML(c.w, out)
+}
+
+func (h *Handler) deleteBucketCors(c *call) error {
+	if err := h.cfg.Store.UpdateBucket(c.bucket, func(b *ossstore.Bucket) error {
+		b.CORS, b.ResponseVary = nil, false
+		return nil
+	}); err != nil {
+		return err
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
 }

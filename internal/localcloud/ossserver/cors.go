@@ -36,10 +36,36 @@ func matchRule(rules []ossstore.CORSRule, origin, method string, headers []strin
 	return nil
 }
 
+// How the local OSS answers CORS, and why:
+//
+//   - A rule whose matching AllowedOrigin is "*" is answered
+//     Access-Control-Allow-Origin: *. Reports against real OSS show exactly
+//     that (ali-sdk/ali-oss#140: "A wildcard '*' cannot be used in the
+//     'Access-Control-Allow-Origin' header when the credentials flag is
+//     true"; NG-ZORRO/ng-zorro-antd#3594, the same from an OSS preflight).
+//   - A rule naming the origin (or a pattern such as http://*.example.com)
+//     echoes the request's origin, as the OSS documentation's examples do.
+//   - Access-Control-Allow-Credentials is never sent. No OSS document
+//     mentions it for any rule (PutBucketCors, GetBucketCors, the CORS user
+//     guide); whether real OSS sends it for a specific origin is unknown, so
+//     the local OSS takes the stricter reading: a browser client that sends
+//     cookies or withCredentials to OSS fails here, as it may in production.
+//   - Vary: Origin only as the bucket's ResponseVary says: true sends it on
+//     every answer of the bucket, cross-origin or not, matched or not; false
+//     never (PutBucketCors, ResponseVary).
+//   - CORS headers are set on error answers too, so a page can read OSS's
+//     error.
+
+// corsVary sets Vary: Origin when the bucket's ResponseVary asks for it.
+func corsVary(h http.Header, b *ossstore.Bucket) {
+	if b.ResponseVary {
+		h.Add("Vary", "Origin")
+	}
+}
+
 // applyCORS sets the CORS headers of an actual (non-preflight) request,
-// including error responses, so the page can read OSS's error.
+// including error responses.
 func applyCORS(h http.Header, rules []ossstore.CORSRule, origin, method string) {
-	h.Add("Vary", "Origin")
 	r := matchRule(rules, origin, method, nil)
 	if r == nil {
 		return
@@ -48,10 +74,7 @@ func applyCORS(h http.Header, rules []ossstore.CORSRule, origin, method string) 
 }
 
 func setCORS(h http.Header, r *ossstore.CORSRule, origin string) {
-	// The origin is echoed rather than "*": a wildcard never covers
-	// Authorization in a browser.
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Allow-Origin", allowOrigin(r, origin))
 	h.Set("Access-Control-Allow-Methods", strings.Join(r.AllowedMethods, ", "))
 	if len(r.ExposeHeaders) > 0 {
 		h.Set("Access-Control-Expose-Headers", strings.Join(r.ExposeHeaders, ", "))
@@ -59,6 +82,16 @@ func setCORS(h http.Header, r *ossstore.CORSRule, origin string) {
 	if r.MaxAgeSeconds > 0 {
 		h.Set("Access-Control-Max-Age", strconv.Itoa(r.MaxAgeSeconds))
 	}
+}
+
+// allowOrigin is "*" when only the rule's "*" admits origin, else origin.
+func allowOrigin(r *ossstore.CORSRule, origin string) string {
+	for _, p := range r.AllowedOrigins {
+		if p != "*" && wildcard(p, origin) {
+			return origin
+		}
+	}
+	return "*"
 }
 
 // preflight answers an OPTIONS request without authentication.
@@ -73,7 +106,6 @@ func (h *Handler) preflight(c *call) {
 			}
 		}
 	}
-	c.w.Header().Add("Vary", "Origin")
 	c.op = &op{Name: "Preflight"}
 	r := matchRule(c.bucketCfg.CORS, origin, method, reqHeaders)
 	if method == "" || r == nil {

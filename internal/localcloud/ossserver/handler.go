@@ -65,6 +65,10 @@ type Config struct {
 	Now    func() time.Time
 	// MaxSkew is the allowed clock difference for signed requests (default 15 min).
 	MaxSkew time.Duration
+	// BodyIdleTimeout is the longest wait for the next bytes of a request
+	// body (default DefaultBodyIdleTimeout); a client that stalls longer gets
+	// 400 RequestTimeout and nothing is stored.
+	BodyIdleTimeout time.Duration
 }
 
 // Handler is the local OSS endpoint.
@@ -87,6 +91,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.MaxSkew == 0 {
 		cfg.MaxSkew = 15 * time.Minute
+	}
+	if cfg.BodyIdleTimeout == 0 {
+		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -115,7 +122,9 @@ type call struct {
 	bucketCfg *ossstore.Bucket
 	// bodyBytes counts request body bytes read, for stats.
 	bodyBytes *atomic.Int64
-	errCode   string
+	// idle bounds the waits for the request body; nil without a body.
+	idle    *idleBody
+	errCode string
 }
 
 const adminPrefix = "/-/"
@@ -134,6 +143,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		now:       h.cfg.Now(),
 		bodyBytes: new(atomic.Int64),
 	}
+	if r.Body != nil && r.Body != http.NoBody {
+		c.idle = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: h.cfg.BodyIdleTimeout}
+		r.Body = c.idle
+	}
 	hdr := rec.Header()
 	hdr.Set("x-oss-request-id", c.requestID)
 	hdr.Set("Server", "AliyunOSS")
@@ -144,6 +157,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.serve(c)
+	if c.idle != nil {
+		c.idle.finish()
+	}
 
 	opName := "-"
 	if c.op != nil {
@@ -181,6 +197,9 @@ func (h *Handler) serve(c *call) {
 			h.fail(c, err)
 			return
 		}
+	}
+	if c.bucketCfg != nil {
+		corsVary(c.w.Header(), c.bucketCfg)
 	}
 	if r.Header.Get("Origin") != "" && c.bucketCfg != nil {
 		if r.Method == http.MethodOptions {
@@ -252,6 +271,9 @@ func (h *Handler) serve(c *call) {
 
 // fail writes err as an OSS error response.
 func (h *Handler) fail(c *call, err error) {
+	if c.idle != nil && c.idle.timedOut {
+		err = errRequestTimeout()
+	}
 	e := osserr.As(err)
 	if e.Code == "InternalError" {
 		h.log.Error("oss internal error", "request_id", c.requestID, "err", err)

@@ -61,6 +61,7 @@ var (
 	opPutBucketACL   = &op{Name: "PutBucketAcl", Action: "oss:PutBucketAcl", Level: levelBucket, handle: (*Handler).putBucketACL}
 	opGetBucketACL   = &op{Name: "GetBucketAcl", Action: "oss:GetBucketAcl", Level: levelBucket, handle: (*Handler).getBucketACL}
 	opPutBucketCors  = &op{Name: "PutBucketCors", Action: "oss:PutBucketCors", Level: levelBucket, handle: (*Handler).putBucketCors}
+	opDelBucketCors  = &op{Name: "DeleteBucketCors", Action: "oss:DeleteBucketCors", Level: levelBucket, handle: (*Handler).deleteBucketCors}
 	opGetBucketCors  = &op{Name: "GetBucketCors", Action: "oss:GetBucketCors", Level: levelBucket, handle: (*Handler).getBucketCors}
 	opPutOverwrite   = &op{Name: "PutBucketOverwriteConfig", Action: "oss:PutBucketOverwriteConfig", Level: levelBucket, handle: (*Handler).putOverwriteConfig}
 	opGetOverwrite   = &op{Name: "GetBucketOverwriteConfig", Action: "oss:GetBucketOverwriteConfig", Level: levelBucket, handle: (*Handler).getOverwriteConfig}
@@ -150,7 +151,7 @@ func resolveOp(method string, lvl level, q url.Values, hdr http.Header) *op {
 			case http.MethodGet:
 				return opGetBucketCors
 			case http.MethodDelete:
-				return notImplemented("DeleteBucketCors")
+				return opDelBucketCors
 			}
 		case has("acl"):
 			switch method {

@@ -2,10 +2,11 @@ package ossserver
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
 // Stats counts requests per operation. Tests of the browser engine read it to
@@ -78,9 +79,8 @@ func (s *Stats) Reset() {
 // serveAdmin answers the loopback-only test endpoints under /-/:
 // /-/faults (fault injection), /-/stats (counters), /-/health.
 func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	ip := net.ParseIP(remoteIP(r))
-	if ip == nil || !ip.IsLoopback() {
-		http.Error(w, "the admin endpoint answers loopback clients only", http.StatusForbidden)
+	if why := faults.LocalOnly(r); why != "" {
+		http.Error(w, why, http.StatusForbidden)
 		return
 	}
 	switch path := strings.TrimPrefix(r.URL.Path, adminPrefix); path {
