@@ -25,11 +25,11 @@ type Auth struct {
 	AccessKeyID   string
 	SecurityToken string    // from x-oss-security-token header, V4 query x-oss-security-token, or V1 query security-token
 	Region        string    // V4 credential scope region ("" for V1)
-	SignedAt      time.Time // V4: x-oss-date; V1 header: Date header, falling back to x-oss-date; V1 presigned: zero
+	SignedAt      time.Time // V4: x-oss-date, else Date; V1 header: Date header, falling back to x-oss-date; V1 presigned: zero
 	Expires       time.Time // presigned only: deadline
 
 	signature  string   // as provided by the client
-	dateValue  string   // raw date string that enters the string to sign (V1 DATE line, V4 x-oss-date)
+	dateValue  string   // raw date string that enters the string to sign (V1 DATE line, V4 x-oss-date or Date)
 	scopeDate  string   // V4 credential scope date, yyyymmdd
 	product    string   // V4 credential scope product ("oss", "oss-cloudbox")
 	additional []string // V4 AdditionalHeaders, lowercase, in the client's order

@@ -68,7 +68,8 @@ func TestHeaderAuthSkew(t *testing.T) {
 	}
 }
 
-// TestV4TimeIsXOSSDate checks that V4 takes its time from x-oss-date only.
+// TestV4TimeIsXOSSDate checks that V4 takes its time from x-oss-date when
+// it is present, whatever Date says, and only then falls back to Date.
 func TestV4TimeIsXOSSDate(t *testing.T) {
 	signedAt := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	r := sdkSign(t, 4, false, signedAt, "cn-hangzhou", nil)
@@ -80,7 +81,12 @@ func TestV4TimeIsXOSSDate(t *testing.T) {
 	if !a.SignedAt.Equal(signedAt) {
 		t.Fatalf("SignedAt %v", a.SignedAt)
 	}
+	// Without x-oss-date, the stale Date is the request time: signed for
+	// another day than the credential scope.
 	r.Header.Del("x-oss-date")
+	_, err = verify(r, "examplebucket", "obj", "sk", VerifyOptions{Now: signedAt})
+	wantCode(t, err, 400, "InvalidArgument")
+	r.Header.Del("Date")
 	_, err = verify(r, "examplebucket", "obj", "sk", VerifyOptions{Now: signedAt})
 	wantCode(t, err, 403, "AccessDenied")
 }

@@ -78,8 +78,17 @@ func parseV4Header(r *http.Request, header, rest string) (*Auth, error) {
 	}
 	a.additional = splitAdditionalHeaders(fields["AdditionalHeaders"])
 
-	// V4 time is x-oss-date only; Date is ignored even when present.
-	if err := a.setDate(r.Header.Get(hOSSDate), "Authorization"); err != nil {
+	// The request time is x-oss-date when present, else Date: the OSS Go SDK
+	// v1 (aliyun-oss-go-sdk 3.0.2, oss/auth.go getSignedStrV4) and ossutil
+	// 1.7.19 sign V4 with Date only, and put that header's own RFC 1123
+	// text on the string to sign's timestamp line.
+	var err error
+	if v := r.Header.Get(hOSSDate); v != "" {
+		err = a.setDate(v, "Authorization")
+	} else {
+		err = a.setHTTPDate(r.Header.Get("Date"))
+	}
+	if err != nil {
 		return nil, err
 	}
 
@@ -158,6 +167,25 @@ func (a *Auth) setDate(value, argName string) error {
 	if t.Format(iso8601Date) != a.scopeDate {
 		return osserr.InvalidArgument("Invalid signing date in "+argName+": the credential date does not match x-oss-date.",
 			argName, a.scopeDate).WithEC(ecV4CredentialDate)
+	}
+	a.dateValue, a.SignedAt = value, t
+	return nil
+}
+
+// setHTTPDate records a V4 request's Date header (RFC 1123, as the SDK
+// formats it with http.TimeFormat) and checks the credential scope was made
+// for the same day.
+func (a *Auth) setHTTPDate(value string) error {
+	if value == "" {
+		return errDateMissing()
+	}
+	t, err := time.Parse(http.TimeFormat, value)
+	if err != nil {
+		return errDateInvalid()
+	}
+	if t.UTC().Format(iso8601Date) != a.scopeDate {
+		return osserr.InvalidArgument("Invalid signing date in Authorization: the credential date does not match Date.",
+			"Authorization", a.scopeDate).WithEC(ecV4CredentialDate)
 	}
 	a.dateValue, a.SignedAt = value, t
 	return nil

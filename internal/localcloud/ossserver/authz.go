@@ -83,6 +83,9 @@ func clone(ctx map[string][]string) map[string][]string {
 func (h *Handler) permissions(c *call) ([]permission, error) {
 	base := h.baseContext(c)
 	res := h.arn(c.bucket, "")
+	if c.op.Level == levelService {
+		res = "acs:oss:" + h.cfg.Region + ":" + h.cfg.AccountID + ":*"
+	}
 	if c.op.Level == levelObject {
 		res = h.arn(c.bucket, c.key)
 	}
@@ -103,7 +106,7 @@ func (h *Handler) permissions(c *call) ([]permission, error) {
 	}
 	if v := hdr.Get("x-oss-object-acl"); v != "" {
 		switch c.op {
-		case opPutObject, opInitiate, opCopyObject, opPutObjectACL:
+		case opPutObject, opInitiate, opCopyObject, opPutObjectACL, opAppendObject:
 			main.context["oss:x-oss-object-acl"] = []string{v}
 		}
 	}
@@ -112,7 +115,7 @@ func (h *Handler) permissions(c *call) ([]permission, error) {
 	// Writes that set tags need oss:PutObjectTagging as well (PutObject,
 	// InitiateMultipartUpload, CopyObject permission tables).
 	switch c.op {
-	case opPutObject, opInitiate, opCopyObject:
+	case opPutObject, opInitiate, opCopyObject, opAppendObject:
 		if tags := hdr.Get("x-oss-tagging"); tags != "" && (c.op != opCopyObject || taggingDirective(hdr) == "Replace") {
 			parsed, err := parseTagging(tags)
 			if err != nil {

@@ -244,7 +244,7 @@ func (h *Handler) serve(c *call) {
 		c.w = w
 	}
 
-	if c.bucketCfg == nil && c.op != opPutBucket {
+	if c.bucketCfg == nil && c.op != opPutBucket && c.op.Level != levelService {
 		h.fail(c, osserr.NoSuchBucket(c.bucket))
 		return
 	}

@@ -67,7 +67,7 @@ func (h *Handler) listObjects(c *call) error {
 	if v := q.Get("max-keys"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			return osserr.InvalidArgument("Argument max-keys must be an integer between 1 and 1000.", "max-keys", v)
+			return invalidMaxKeys(v)
 		}
 		maxKeys = n
 	}
@@ -198,4 +198,8 @@ func (h *Handler) deleteObjects(c *call) error {
 		}
 	}
 	return writeXML(c.w, out)
+}
+
+func invalidMaxKeys(v string) error {
+	return osserr.InvalidArgument("Argument max-keys must be an integer between 1 and 1000.", "max-keys", v)
 }

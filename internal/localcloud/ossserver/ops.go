@@ -41,6 +41,8 @@ var (
 	opGetObject      = &op{Name: "GetObject", Action: "oss:GetObject", Level: levelObject, AnonymousRead: true, handle: (*Handler).getObject}
 	opHeadObject     = &op{Name: "HeadObject", Action: "oss:GetObject", Level: levelObject, AnonymousRead: true, handle: (*Handler).getObject}
 	opGetObjectMeta  = &op{Name: "GetObjectMeta", Action: "oss:GetObject", Level: levelObject, AnonymousRead: true, handle: (*Handler).getObjectMeta}
+	opAppendObject   = &op{Name: "AppendObject", Action: "oss:PutObject", Level: levelObject, Streaming: true, handle: (*Handler).appendObject}
+	opListBuckets    = &op{Name: "ListBuckets", Action: "oss:ListBuckets", Level: levelService, handle: (*Handler).listBuckets}
 	opDeleteObject   = &op{Name: "DeleteObject", Action: "oss:DeleteObject", Level: levelObject, handle: (*Handler).deleteObject}
 	opDeleteObjects  = &op{Name: "DeleteMultipleObjects", Action: "oss:DeleteObject", Level: levelBucket, handle: (*Handler).deleteObjects}
 	opPutObjectACL   = &op{Name: "PutObjectACL", Action: "oss:PutObjectAcl", Level: levelObject, handle: (*Handler).putObjectACL}
@@ -79,7 +81,6 @@ func (o *op) implemented() bool { return o.handle != nil }
 // subresourceAPIs names the APIs of the subresources this endpoint does not
 // serve, by method ("" = any). A request naming one gets NotImplemented.
 var subresourceAPIs = map[string]map[string]string{
-	"append":               {"": "AppendObject"},
 	"symlink":              {"PUT": "PutSymlink", "GET": "GetSymlink"},
 	"restore":              {"": "RestoreObject"},
 	"x-oss-process":        {"": "ImageProcessing"},
@@ -138,7 +139,7 @@ func resolveOp(method string, lvl level, q url.Values, hdr http.Header) *op {
 	switch lvl {
 	case levelService:
 		if method == http.MethodGet {
-			return notImplemented("ListBuckets")
+			return opListBuckets
 		}
 	case levelBucket:
 		switch {
@@ -222,6 +223,9 @@ func resolveOp(method string, lvl level, q url.Values, hdr http.Header) *op {
 			}
 			return opDeleteObject
 		case http.MethodPost:
+			if has("append") {
+				return opAppendObject
+			}
 			if has("uploads") {
 				return opInitiate
 			}

@@ -52,12 +52,13 @@ func (s *Store) CopyObject(src Object, dstBucket, dstKey string, o CopyOptions) 
 		Attrs:        o.Attrs.clone(),
 		Blob:         randomHex(16),
 	}
-	if info.Type == TypeMultipart {
+	multi := info.Type == TypeMultipart || info.Type == TypeAppendable
+	if multi {
 		for _, seg := range r.segs {
 			rec.Parts = append(rec.Parts, seg.size)
 		}
 	}
-	blobPath, err := s.linkBlob(dstBucket, rec.Blob, r.segs, info.Type == TypeMultipart)
+	blobPath, err := s.linkBlob(dstBucket, rec.Blob, r.segs, multi)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,9 @@ import (
 const (
 	TypeNormal    = "Normal"
 	TypeMultipart = "Multipart"
+	// TypeAppendable objects are made by AppendObject; like Multipart ones
+	// their blob is a directory of segment files, one per append.
+	TypeAppendable = "Appendable"
 )
 
 // Meta is the stored object metadata, as HTTP headers (Content-Type,
@@ -95,7 +98,7 @@ func (r *objectRecord) info(bucket string) *ObjectInfo {
 
 // segments lists the files holding the object's bytes, in order.
 func (r *objectRecord) segments(blobsDir string) []segment {
-	if r.Type != TypeMultipart {
+	if r.Type != TypeMultipart && r.Type != TypeAppendable {
 		return []segment{{path: filepath.Join(blobsDir, r.Blob), size: r.Size}}
 	}
 	segs := make([]segment, len(r.Parts))
