@@ -57,7 +57,7 @@ deps:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./cmd/worker ./server
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./cmd/worker ./internal/workerglue ./server
 
 test: deps vet build
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e$$)
@@ -78,11 +78,15 @@ bench: deps build worker
 	$(GO) run ./bench/browser -runs $(BENCHRUNS) $(if $(BENCHFULL),-full)
 	$(GO) run ./bench/browser -runs $(BENCHRUNS) -link-mbps $(BENCHLINK) -no-resume -no-load -out bench/results/link $(if $(BENCHFULL),-full)
 
-# worker: the Cloudflare Workers build in worker/build. Keep the flags in step
-# with internal/workertest.BuildFlags.
+# worker: the Cloudflare Workers build in worker/build: our glue, the
+# toolchain's wasm_exec.js and app.wasm. Keep it in step with
+# internal/workertest.Build.
 WORKER_GOFLAGS := -trimpath -gcflags=all=-l -ldflags="-s -w"
 worker:
-	$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o worker/build
+	rm -rf worker/build && mkdir -p worker/build
+	cp worker/glue/worker.mjs worker/build/
+	@if [ -f "$(GOROOT_JS)/lib/wasm/wasm_exec.js" ]; then cp "$(GOROOT_JS)/lib/wasm/wasm_exec.js" worker/build/; \
+	 else cp "$(GOROOT_JS)/misc/wasm/wasm_exec.js" worker/build/; fi
 	GOOS=js GOARCH=wasm $(GO) build $(WORKER_GOFLAGS) -o worker/build/app.wasm ./cmd/worker
 
 clean:

@@ -152,8 +152,9 @@ func (a *app) routes(ready echo.HandlerFunc, extra ...echo.MiddlewareFunc) *echo
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	} else {
 		// X-Forwarded-For is client-controlled unless a proxy owns it: rate
-		// limits must not be evadable by a header. (In a worker, syumai/workers
-		// puts CF-Connecting-IP, set by Cloudflare's edge, in RemoteAddr.)
+		// limits must not be evadable by a header. (In a worker, the glue,
+		// internal/workerglue, puts CF-Connecting-IP, set by Cloudflare's
+		// edge, in RemoteAddr.)
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	e.HTTPErrorHandler = errorHandler(a.log)

@@ -1,8 +1,9 @@
 package server
 
-// Metrics is a no-op in the Workers build: each request runs in a fresh Go
-// instance, so in-process counters would never see a second request, and
-// Prometheus would cost size and start-up time. Workers analytics stand in.
+// Metrics is a no-op in the Workers build: in-process counters would see
+// only the requests of one Go instance of one isolate (there are many, and
+// they come and go), and Prometheus would cost size and start-up time.
+// Workers analytics stand in.
 type Metrics struct {
 	sessions, refreshes, aborts noopCounter
 	completes                   noopCounterVec

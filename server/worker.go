@@ -16,9 +16,10 @@ import (
 // be the fetch-based one: net/http's default transport panics there.
 // cfg must be in cloud mode, endpoints pointing at OSS and STS.
 //
-// The Workers glue runs main, and so this, on every request: it only parses
-// and wires, and makes no network call (except the JWKS fetch of OSSUP_AUTH=jwt
-// with OSSUP_JWT_JWKS_URL).
+// The Workers glue (cmd/worker) runs this once per Go instance, in the first
+// request the instance serves: it only parses and wires, and makes no
+// network call (except the JWKS fetch of OSSUP_AUTH=jwt with
+// OSSUP_JWT_JWKS_URL).
 func NewWorkerApp(cfg Config, httpDo DoFunc, log *slog.Logger) (*echo.Echo, error) {
 	if cfg.Mode != ModeCloud {
 		return nil, errors.New("the worker runs in cloud mode only (OSSUP_MODE=cloud): it cannot host the local cloud")

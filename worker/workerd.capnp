@@ -22,7 +22,6 @@ const ossup :Workerd.Worker = (
   modules = [
     (name = "worker.mjs", esModule = embed "build/worker.mjs"),
     (name = "wasm_exec.js", esModule = embed "build/wasm_exec.js"),
-    (name = "runtime.mjs", esModule = embed "build/runtime.mjs"),
     (name = "app.wasm", wasm = embed "build/app.wasm"),
   ],
   # Keep in step with compatibility_date in wrangler.toml.

@@ -2,9 +2,10 @@
 // (cmd/worker) in local workerd next to the native server, both in cloud
 // mode against one local cloud in this process: the module's compressed
 // size, cold start, and the latency of create-session (one AssumeRole per
-// call). Calls are sequential: one worker isolate serves one request at a
-// time, and the syumai/workers glue starts the Go program afresh for every
-// request, which is the cost this bench shows.
+// call), and workerd's CPU time per request. Calls are sequential: one Go
+// instance serves them all (worker/glue/worker.mjs starts one per isolate,
+// more only for requests that overlap). -profile writes V8 profiles of the
+// worker instead.
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ossup/ossup/bench/internal/host"
 	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/internal/workertest"
 	"github.com/ossup/ossup/server"
@@ -35,14 +37,15 @@ func main() {
 	n := flag.Int("n", 200, "create-session calls per target per round")
 	rounds := flag.Int("rounds", 3, "rounds (each measures both targets, alternating) and cold starts of the worker")
 	dir := flag.String("dir", "", "use the build in this directory (workerd.capnp and build/, as `make worker` leaves worker/); default: build afresh into a temporary directory")
+	prof := flag.String("profile", "", "instead of the benchmark, profile create-session and /healthz in workerd's V8 and write the profiles into this directory (build with names: no -s)")
 	flag.Parse()
-	if err := run(*n, *rounds, *dir); err != nil {
+	if err := run(*n, *rounds, *dir, *prof); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/worker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, rounds int, dir string) error {
+func run(n, rounds int, dir, prof string) error {
 	root, err := workertest.Root()
 	if err != nil {
 		return err
@@ -84,6 +87,9 @@ func run(n, rounds int, dir string) error {
 		"OSSUP_ROLE_ARN": cl.Config.RoleARN, "OSSUP_SECRET": strings.Repeat("b", 40),
 		"OSSUP_OSS_ENDPOINT": cl.OSSEndpoint, "OSSUP_STS_ENDPOINT": cl.STSEndpoint,
 		"OSSUP_RATE_LIMIT_IP": "1000000", "OSSUP_RATE_LIMIT_USER": "1000000", "OSSUP_LOG_LEVEL": "warn",
+	}
+	if prof != "" {
+		return profile(bin, dir, env, n, prof)
 	}
 
 	// Cold starts: a fresh workerd each time, from exec to the first
@@ -154,17 +160,23 @@ func run(n, rounds int, dir string) error {
 		fmt.Printf("| %s | %.2f | %.2f | %.2f |\n", t.name, ms(pct(t.lat, 0.5)), ms(pct(t.lat, 0.99)), ms(pct(t.health, 0.5)))
 	}
 	if wt := targets[0]; wt.createCPU > 0 {
+		create := ms(wt.createCPU) / float64(len(wt.lat))
 		fmt.Printf("\nworkerd CPU time (user+system, /proc) per request: create-session %.1f ms, /healthz %.1f ms.\n",
-			ms(wt.createCPU)/float64(len(wt.lat)), ms(wt.healthCPU)/float64(len(wt.health)))
+			create, ms(wt.healthCPU)/float64(len(wt.health)))
+		verdict := "met"
+		if create > 10 {
+			verdict = "MISSED"
+		}
+		fmt.Printf("  target <= 10 ms CPU per create-session (the free plan's limit): %s. These include workerd's own HTTP work and the machine's load (see below); Cloudflare counts the isolate's CPU only.\n", verdict)
 	}
-	fmt.Printf("The worker's /healthz is its per-request floor: a new Go instance, every package initialised, LoadConfig and the app built, for each request.\n")
-	fmt.Printf("Machine: nproc %d, %s %s/%s, %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("The worker's /healthz is its per-request floor: the glue, the bridge into Go and Echo's routing; the Go program was started once, by the first request.\n")
+	fmt.Printf("Machine: nproc %d, %s %s/%s, load average %s, %s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, host.LoadAvg(), time.Now().UTC().Format(time.RFC3339))
 	return nil
 }
 
 // printSize reports the upload's size as Workers counts it: compressed.
 func printSize(dir string) error {
-	files := []string{"app.wasm", "worker.mjs", "runtime.mjs", "wasm_exec.js"}
+	files := []string{"app.wasm", "worker.mjs", "wasm_exec.js"}
 	var raw, gz, wasmRaw, wasmGz int64
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(dir, "build", f))

@@ -1,10 +1,12 @@
 //go:build js && wasm
 
 // Command worker is the ossup backend as a Cloudflare Worker: the same Echo
-// application as the native server (server.NewWorkerApp), served by
-// github.com/syumai/workers. Configuration comes from the Worker's variables
-// and secrets, under the same names as the native server's environment
-// variables; every outbound call goes through the Workers fetch API.
+// application as the native server (server.NewWorkerApp), behind a small
+// glue of our own (worker/glue/worker.mjs, internal/workerglue), which
+// starts this program once per isolate and hands it many requests.
+// Configuration comes from the Worker's variables and secrets, under the
+// same names as the native server's environment variables; every outbound
+// call goes through the Workers fetch API.
 //
 // `make worker` builds it into worker/build beside worker/wrangler.toml;
 // the README's "Deploying to Cloudflare Workers" says how to deploy it.
@@ -14,46 +16,56 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"syscall/js"
+	"sync"
 
-	"github.com/syumai/workers"
-	"github.com/syumai/workers/cloudflare"
-
+	"github.com/ossup/ossup/internal/workerglue"
 	"github.com/ossup/ossup/server"
 )
 
 func main() {
-	workers.Serve(handler())
+	boot, err := workerglue.Take()
+	if err != nil {
+		panic(err)
+	}
+	a := &app{boot: boot}
+	boot.Serve(a.handler)
 }
 
-// handler is the application, or, when the configuration is unusable, a
-// handler that says so: a worker has no start-up log a deployer would read.
-func handler() http.Handler {
-	cfg, err := server.LoadConfig(getenv)
+// app builds the application on first use and keeps it. A build that fails
+// is not kept: the next request tries again, so that a JWKS endpoint down
+// for a moment does not fail every later request of this instance. (The
+// first build may wait for the network, the JWKS of OSSUP_AUTH=jwt, which
+// is why it is not done in main: the glue expects the registration while
+// it starts the instance.)
+type app struct {
+	boot *workerglue.Boot
+	mu   sync.Mutex
+	h    http.Handler
+}
+
+func (a *app) handler() http.Handler {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.h != nil {
+		return a.h
+	}
+	cfg, err := server.LoadConfig(a.getenv)
 	if err != nil {
 		return failed(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level(cfg.LogLevel)}))
-	e, err := server.NewWorkerApp(cfg, fetchDo(), log)
+	e, err := server.NewWorkerApp(cfg, a.boot.Fetch, log)
 	if err != nil {
 		return failed(err)
 	}
+	a.h = e
 	return e
 }
 
-// getenv reads the Worker's bindings (variables and secrets). An absent or
-// null binding (workerd's fromEnvironment of an unset variable) is unset; a
-// JSON variable is taken in its JavaScript string form. A worker is always in
-// cloud mode, so that is the default here.
-func getenv(name string) string {
-	v := ""
-	switch b := cloudflare.GetBinding(name); b.Type() {
-	case js.TypeUndefined, js.TypeNull:
-	case js.TypeString:
-		v = b.String()
-	default:
-		v = js.Global().Get("String").Invoke(b).String()
-	}
+// getenv reads the Worker's bindings under the native server's variable
+// names. A worker is always in cloud mode, so that is the default here.
+func (a *app) getenv(name string) string {
+	v, _ := a.boot.Binding(name)
 	if name == "OSSUP_MODE" && v == "" {
 		return string(server.ModeCloud)
 	}
@@ -66,9 +78,10 @@ func level(s string) slog.Level {
 	return l
 }
 
-// failed answers every request with 500 and logs why, once per request (the
-// glue runs main per request). The errors name variables and quote only
-// non-secret values (LoadConfig, userauth), so the log stays free of secrets.
+// failed answers a request with 500 and logs why: a worker has no start-up
+// log a deployer would read. The errors name variables and quote only
+// non-secret values (LoadConfig, userauth), so the log stays free of
+// secrets.
 func failed(err error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		slog.Error("ossup worker misconfigured", "err", err)

@@ -3,8 +3,8 @@
 // worker tests and bench/worker.
 //
 // A build directory has the layout `make worker` gives worker/:
-// workerd.capnp beside build/ (worker.mjs, runtime.mjs, wasm_exec.js from
-// syumai/workers' workers-assets-gen, and app.wasm).
+// workerd.capnp beside build/ (worker.mjs, the glue from worker/glue; the
+// toolchain's wasm_exec.js; and app.wasm).
 package workertest
 
 import (
@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -48,34 +49,60 @@ func Root() (string, error) {
 	}
 }
 
-// Build writes the worker into dir: the glue into dir/build, app.wasm beside
-// it, and a copy of worker/workerd.capnp into dir. goBin is the go command.
+// Build writes the worker into dir: the glue and app.wasm into dir/build,
+// and a copy of worker/workerd.capnp into dir. goBin is the go command.
 func Build(ctx context.Context, goBin, root, dir string) error {
+	return BuildProgram(ctx, goBin, root, dir, "./cmd/worker")
+}
+
+// BuildProgram is Build with another Go program (a package path relative
+// to root) in app.wasm: one that serves through internal/workerglue.
+func BuildProgram(ctx context.Context, goBin, root, dir, pkg string) error {
 	build := filepath.Join(dir, "build")
-	// workers-assets-gen empties its output directory first.
-	gen := exec.CommandContext(ctx, goBin, "run", "github.com/syumai/workers/cmd/workers-assets-gen", "-mode=go", "-o", build)
-	gen.Dir = root
-	if out, err := gen.CombinedOutput(); err != nil {
-		return fmt.Errorf("workertest: workers-assets-gen: %w\n%s", err, out)
+	if err := os.RemoveAll(build); err != nil {
+		return fmt.Errorf("workertest: %w", err)
+	}
+	if err := os.MkdirAll(build, 0o755); err != nil {
+		return fmt.Errorf("workertest: %w", err)
+	}
+	goroot, err := exec.CommandContext(ctx, goBin, "env", "GOROOT").Output()
+	if err != nil {
+		return fmt.Errorf("workertest: go env GOROOT: %w", err)
+	}
+	// wasm_exec.js must come from the toolchain that builds app.wasm.
+	for src, dst := range map[string]string{
+		filepath.Join(root, "worker", "glue", "worker.mjs"):                             "worker.mjs",
+		filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
+	} {
+		if err := copyFile(src, filepath.Join(build, dst)); err != nil {
+			return err
+		}
 	}
 	args := append([]string{"build"}, BuildFlags...)
-	args = append(args, "-o", filepath.Join(build, "app.wasm"), "./cmd/worker")
+	args = append(args, "-o", filepath.Join(build, "app.wasm"), pkg)
 	gobuild := exec.CommandContext(ctx, goBin, args...)
 	gobuild.Dir = root
 	gobuild.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if out, err := gobuild.CombinedOutput(); err != nil {
-		return fmt.Errorf("workertest: go build ./cmd/worker: %w\n%s", err, out)
+		return fmt.Errorf("workertest: go build %s: %w\n%s", pkg, err, out)
 	}
 	src := filepath.Join(root, "worker", "workerd.capnp")
 	dst := filepath.Join(dir, "workerd.capnp")
 	if filepath.Clean(src) == filepath.Clean(dst) {
 		return nil
 	}
+	return copyFile(src, dst)
+}
+
+func copyFile(src, dst string) error {
 	b, err := os.ReadFile(src)
 	if err != nil {
 		return fmt.Errorf("workertest: %w", err)
 	}
-	return os.WriteFile(dst, b, 0o644)
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		return fmt.Errorf("workertest: %w", err)
+	}
+	return nil
 }
 
 // Workerd is the workerd binary: $OSSUP_WORKERD, or the one npm installed
@@ -109,6 +136,12 @@ type Worker struct {
 // It listens on a fresh loopback port, opened here and handed to workerd, so
 // the port is known before workerd starts and no other process can take it.
 func Start(workerd, dir string, env map[string]string) (*Worker, error) {
+	return StartArgs(workerd, dir, env)
+}
+
+// StartArgs is Start with more arguments for workerd serve (e.g. its
+// inspector, for a profile).
+func StartArgs(workerd, dir string, env map[string]string, args ...string) (*Worker, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("workertest: %w", err)
@@ -125,7 +158,7 @@ func Start(workerd, dir string, env map[string]string) (*Worker, error) {
 	defer f.Close()
 	w := &Worker{URL: "http://" + ln.Addr().String(), out: &lockedBuffer{}, done: make(chan struct{})}
 	// The listener is descriptor 3 in the child (the first of ExtraFiles).
-	w.cmd = exec.Command(workerd, "serve", filepath.Join(dir, "workerd.capnp"), "--socket-fd", "http=3")
+	w.cmd = exec.Command(workerd, append([]string{"serve", filepath.Join(dir, "workerd.capnp"), "--socket-fd", "http=3"}, args...)...)
 	w.cmd.Dir = dir
 	w.cmd.ExtraFiles = []*os.File{f}
 	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
