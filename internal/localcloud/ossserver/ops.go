@@ -43,6 +43,8 @@ var (
 	opGetObjectMeta  = &op{Name: "GetObjectMeta", Action: "oss:GetObject", Level: levelObject, AnonymousRead: true, handle: (*Handler).getObjectMeta}
 	opAppendObject   = &op{Name: "AppendObject", Action: "oss:PutObject", Level: levelObject, Streaming: true, handle: (*Handler).appendObject}
 	opListBuckets    = &op{Name: "ListBuckets", Action: "oss:ListBuckets", Level: levelService, handle: (*Handler).listBuckets}
+	opGetBucketInfo  = &op{Name: "GetBucketInfo", Action: "oss:GetBucketInfo", Level: levelBucket, handle: (*Handler).getBucketInfo}
+	opGetBucketLoc   = &op{Name: "GetBucketLocation", Action: "oss:GetBucketLocation", Level: levelBucket, handle: (*Handler).getBucketLocation}
 	opDeleteObject   = &op{Name: "DeleteObject", Action: "oss:DeleteObject", Level: levelObject, handle: (*Handler).deleteObject}
 	opDeleteObjects  = &op{Name: "DeleteMultipleObjects", Action: "oss:DeleteObject", Level: levelBucket, handle: (*Handler).deleteObjects}
 	opPutObjectACL   = &op{Name: "PutObjectACL", Action: "oss:PutObjectAcl", Level: levelObject, handle: (*Handler).putObjectACL}
@@ -104,8 +106,6 @@ var subresourceAPIs = map[string]map[string]string{
 	"live":                 {"": "LiveChannel"},
 	"select":               {"": "SelectObject"},
 	"cname":                {"": "bucket CNAME"},
-	"bucketInfo":           {"GET": "GetBucketInfo"},
-	"location":             {"GET": "GetBucketLocation"},
 	"requestPayment":       {"": "bucket request payment"},
 	"transferAcceleration": {"": "transfer acceleration"},
 	"accessPoint":          {"": "access points"},
@@ -145,6 +145,10 @@ func resolveOp(method string, lvl level, q url.Values, hdr http.Header) *op {
 		switch {
 		case method == http.MethodGet && has("uploads"):
 			return opListUploads
+		case method == http.MethodGet && has("bucketInfo"):
+			return opGetBucketInfo
+		case method == http.MethodGet && has("location"):
+			return opGetBucketLoc
 		case has("cors"):
 			switch method {
 			case http.MethodPut:

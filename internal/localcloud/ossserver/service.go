@@ -58,3 +58,47 @@ func (h *Handler) listBuckets(c *call) error {
 	}
 	return writeXML(c.w, out)
 }
+
+// GetBucketInfo (GET /?bucketInfo,
+// https://www.alibabacloud.com/help/en/oss/developer-reference/getbucketinfo)
+// and GetBucketLocation (GET /?location).
+type bucketInfoResult struct {
+	XMLName xml.Name      `xml:"BucketInfo"`
+	Bucket  bucketInfoXML `xml:"Bucket"`
+}
+
+type bucketInfoXML struct {
+	Name               string   `xml:"Name"`
+	AccessMonitor      string   `xml:"AccessMonitor"`
+	Location           string   `xml:"Location"`
+	CreationDate       string   `xml:"CreationDate"`
+	ExtranetEndpoint   string   `xml:"ExtranetEndpoint"`
+	IntranetEndpoint   string   `xml:"IntranetEndpoint"`
+	ACL                string   `xml:"AccessControlList>Grant"`
+	DataRedundancyType string   `xml:"DataRedundancyType"`
+	Owner              ownerXML `xml:"Owner"`
+	StorageClass       string   `xml:"StorageClass"`
+	SSEAlgorithm       string   `xml:"ServerSideEncryptionRule>SSEAlgorithm"`
+	Versioning         string   `xml:"Versioning,omitempty"`
+	CrossRegion        string   `xml:"CrossRegionReplication"`
+	TransferAccel      string   `xml:"TransferAcceleration"`
+}
+
+func (h *Handler) getBucketInfo(c *call) error {
+	b := c.bucketCfg
+	return writeXML(c.w, bucketInfoResult{Bucket: bucketInfoXML{
+		Name: b.Name, AccessMonitor: "Disabled", Location: "oss-" + h.cfg.Region, CreationDate: isoFormat(b.Created),
+		ExtranetEndpoint: hostOnly(c.r.Host), IntranetEndpoint: hostOnly(c.r.Host), ACL: bucketACL(b),
+		DataRedundancyType: "LRS", Owner: h.owner(), StorageClass: "Standard", SSEAlgorithm: "None",
+		CrossRegion: "Disabled", TransferAccel: "Disabled",
+	}})
+}
+
+type locationResult struct {
+	XMLName  xml.Name `xml:"LocationConstraint"`
+	Location string   `xml:",chardata"`
+}
+
+func (h *Handler) getBucketLocation(c *call) error {
+	return writeXML(c.w, locationResult{Location: "oss-" + h.cfg.Region})
+}
