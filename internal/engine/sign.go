@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/signer"
+	"github.com/ossup/ossup/internal/ossv4"
 )
 
 // target is where one object is uploaded.
@@ -87,30 +85,24 @@ func escape(s string, keepSlash bool) string {
 func escapePath(p string) string  { return escape(p, true) }
 func escapeQuery(s string) string { return escape(s, false) }
 
-// browserForbidden are headers the signer sets that fetch refuses to send;
-// V4 signs x-oss-date instead of Date, so dropping them keeps the signature.
+// browserForbidden are headers fetch refuses to send. The signer sets none
+// of them (V4 signs x-oss-date, not Date); a caller's are dropped.
 var browserForbidden = []string{"Date", "Content-Length", "Host"}
 
-// sign builds a signed OSS request: the OSS SDK's V4 signer runs on a
-// synthesized *http.Request (headers only, the body stays with the
-// transport), at now (the local clock corrected by the skew OSS reported).
+// sign builds a signed OSS request at now (the local clock corrected by the
+// skew OSS reported), with internal/ossv4: the OSS SDK's V4 signer, checked
+// against it, without the SDK's *http.Request.
 func (t *target) sign(method string, query []param, hdr http.Header, c *Credentials, now time.Time) (*Request, error) {
 	u := t.url(query)
 	if hdr == nil {
 		hdr = http.Header{}
 	}
-	hr := &http.Request{Method: method, URL: u, Header: hdr, Host: u.Host}
-	bucket, key, product := t.bucket, t.key, "oss"
-	sc := &signer.SigningContext{
-		Product: &product, Region: &t.region, Bucket: &bucket, Key: &key, Request: hr,
-		Credentials: &credentials.Credentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken},
-		Time:        now,
+	for _, h := range browserForbidden {
+		hdr.Del(h)
 	}
-	if err := (&signer.SignerV4{}).Sign(context.Background(), sc); err != nil {
+	r := &ossv4.Request{Method: method, Bucket: t.bucket, Key: t.key, RawQuery: u.RawQuery, Header: hdr, Region: t.region}
+	if err := ossv4.Sign(r, ossv4.Credentials{AccessKeyID: c.AccessKeyID, AccessKeySecret: c.AccessKeySecret, SecurityToken: c.SecurityToken}, now); err != nil {
 		return nil, fmt.Errorf("engine: sign %s: %w", method, err)
 	}
-	for _, h := range browserForbidden {
-		hr.Header.Del(h)
-	}
-	return &Request{Method: method, URL: u.String(), Header: hr.Header}, nil
+	return &Request{Method: method, URL: u.String(), Header: hdr}, nil
 }
