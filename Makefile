@@ -57,7 +57,7 @@ deps:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./cmd/worker ./internal/workerglue ./server
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./cmd/worker/... ./server
 
 test: deps vet build
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e$$)

@@ -153,7 +153,7 @@ func (a *app) routes(ready echo.HandlerFunc, extra ...echo.MiddlewareFunc) *echo
 	} else {
 		// X-Forwarded-For is client-controlled unless a proxy owns it: rate
 		// limits must not be evadable by a header. (In a worker, the glue,
-		// internal/workerglue, puts CF-Connecting-IP, set by Cloudflare's
+		// cmd/worker/glue, puts CF-Connecting-IP, set by Cloudflare's
 		// edge, in RemoteAddr.)
 		e.IPExtractor = echo.ExtractIPDirect()
 	}

@@ -2,7 +2,7 @@
 
 // Command worker is the ossup backend as a Cloudflare Worker: the same Echo
 // application as the native server (server.NewWorkerApp), behind a small
-// glue of our own (worker/glue/worker.mjs, internal/workerglue), which
+// glue of our own (worker/glue/worker.mjs, cmd/worker/glue), which
 // starts this program once per isolate and hands it many requests.
 // Configuration comes from the Worker's variables and secrets, under the
 // same names as the native server's environment variables; every outbound
@@ -18,12 +18,12 @@ import (
 	"os"
 	"sync"
 
-	"github.com/ossup/ossup/internal/workerglue"
+	"github.com/ossup/ossup/cmd/worker/glue"
 	"github.com/ossup/ossup/server"
 )
 
 func main() {
-	boot, err := workerglue.Take()
+	boot, err := glue.Take()
 	if err != nil {
 		panic(err)
 	}
@@ -38,7 +38,7 @@ func main() {
 // is why it is not done in main: the glue expects the registration while
 // it starts the instance.)
 type app struct {
-	boot *workerglue.Boot
+	boot *glue.Boot
 	mu   sync.Mutex
 	h    http.Handler
 }

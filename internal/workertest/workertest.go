@@ -56,7 +56,7 @@ func Build(ctx context.Context, goBin, root, dir string) error {
 }
 
 // BuildProgram is Build with another Go program (a package path relative
-// to root) in app.wasm: one that serves through internal/workerglue.
+// to root) in app.wasm: one that serves through cmd/worker/glue.
 func BuildProgram(ctx context.Context, goBin, root, dir, pkg string) error {
 	build := filepath.Join(dir, "build")
 	if err := os.RemoveAll(build); err != nil {

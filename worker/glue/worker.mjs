@@ -14,7 +14,7 @@
 // own, up to MAX_INSTANCES per isolate; an instance that exited, or overran
 // its deadline, is dropped, and the next request starts a fresh one.
 //
-// The Go side is internal/workerglue (glue.go says how an instance
+// The Go side is cmd/worker/glue (glue.go says how an instance
 // registers, bridge.go what crosses between the two); cmd/worker is the
 // program.
 import "./wasm_exec.js";
@@ -155,7 +155,7 @@ function failure(status, code, message) {
   });
 }
 
-// outbound is the Go program's fetch (internal/workerglue/fetch.go).
+// outbound is the Go program's fetch (cmd/worker/glue/fetch.go).
 function outbound(method, url, headers, body, done) {
   const ac = new AbortController();
   (async () => {

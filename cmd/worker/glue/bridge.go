@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-package workerglue
+package glue
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ import (
 // runs on its own goroutine.
 func serve(args []js.Value, app func() http.Handler) {
 	if len(args) != 5 {
-		panic(fmt.Sprintf("workerglue: serve takes 5 arguments, got %d", len(args)))
+		panic(fmt.Sprintf("glue: serve takes 5 arguments, got %d", len(args)))
 	}
 	method, rawURL, headers, body, done := args[0].String(), args[1].String(), args[2].String(), args[3], args[4]
 	var b []byte
@@ -44,7 +44,7 @@ func serve(args []js.Value, app func() http.Handler) {
 			// Echo recovers the handlers' panics; this is the bridge's own
 			// last line, so that no request goes unanswered.
 			if p := recover(); p != nil {
-				slog.Error("workerglue: panic serving a request", "panic", fmt.Sprint(p))
+				slog.Error("glue: panic serving a request", "panic", fmt.Sprint(p))
 				rec = &recorder{header: http.Header{"Content-Type": {"application/json"}}}
 				rec.WriteHeader(http.StatusInternalServerError)
 				rec.body.WriteString(`{"error":{"code":"internal","message":"internal error"}}` + "\n")

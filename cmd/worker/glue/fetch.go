@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-package workerglue
+package glue
 
 import (
 	"bytes"

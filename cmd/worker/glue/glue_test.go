@@ -1,6 +1,6 @@
 //go:build !js
 
-package workerglue_test
+package glue_test
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func startProbe(t *testing.T, env map[string]string) *workertest.Worker {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		probeBuild.err = workertest.BuildProgram(ctx, "go", root, probeBuild.dir, "./internal/workerglue/testdata/probe")
+		probeBuild.err = workertest.BuildProgram(ctx, "go", root, probeBuild.dir, "./cmd/worker/glue/testdata/probe")
 	})
 	if probeBuild.err != nil {
 		t.Fatal(probeBuild.err)

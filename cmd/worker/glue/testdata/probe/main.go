@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-// Command probe serves through internal/workerglue for its tests
+// Command probe serves through cmd/worker/glue for its tests
 // (glue_test.go): it reports which instance answered and how many requests
 // it was serving at once, exits or crashes on request, and makes outbound
 // calls.
@@ -18,11 +18,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ossup/ossup/internal/workerglue"
+	"github.com/ossup/ossup/cmd/worker/glue"
 )
 
 func main() {
-	boot, err := workerglue.Take()
+	boot, err := glue.Take()
 	if err != nil {
 		panic(err)
 	}

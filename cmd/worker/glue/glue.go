@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-// Package workerglue is the Go side of the Cloudflare Workers glue
+// Package glue is the Go side of the Cloudflare Workers glue
 // (worker/glue/worker.mjs): it takes requests from the glue, answers them
 // with an http.Handler, and sends outbound calls through the Workers fetch
 // API. cmd/worker serves the backend with it.
@@ -19,7 +19,7 @@
 // free plan's 10 ms per request; its Go side cannot serve a reused instance
 // (it binds the instance to its first request's context and leaks two
 // js.Funcs per response).
-package workerglue
+package glue
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ type Boot struct {
 func Take() (*Boot, error) {
 	b := js.Global().Get("ossupBoot")
 	if b.Type() != js.TypeObject {
-		return nil, errors.New("workerglue: no ossupBoot: this program runs under worker/glue/worker.mjs")
+		return nil, errors.New("glue: no ossupBoot: this program runs under worker/glue/worker.mjs")
 	}
 	return &Boot{env: b.Get("env"), fetch: b.Get("fetch"), register: b.Get("register")}, nil
 }
