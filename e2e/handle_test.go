@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,10 +21,10 @@ const writeOPFSFile = `(async (name, n) => {
   const fh = await root.getFileHandle(name, { create: true });
   const w = await fh.createWritable();
   const chunk = new Uint8Array(1 << 20);
-  let x = 88172645463325252n, left = n;
+  let x = 2463534242 | 0, left = n;
   while (left > 0) {
     const m = Math.min(left, chunk.length);
-    for (let i = 0; i < m; i++) { x ^= x << 13n; x &= 0xffffffffffffffffn; x ^= x >> 7n; x ^= x << 17n; x &= 0xffffffffffffffffn; chunk[i] = Number(x & 255n); }
+    for (let i = 0; i < m; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; chunk[i] = x & 255; }
     await w.write(chunk.subarray(0, m));
     left -= m;
   }
@@ -38,7 +39,7 @@ const writeOPFSFile = `(async (name, n) => {
 // keeps the handle in IndexedDB; after a reload the page resumes it from
 // the resumable list with one call, without the file being picked again.
 func TestResumeFromFileHandle(t *testing.T) {
-	inEngines(t, chromiumOnly, testResumeFromFileHandle)
+	inEngines(t, opfsEngines, testResumeFromFileHandle)
 }
 
 func testResumeFromFileHandle(t *testing.T, e browser.Engine) {
@@ -87,5 +88,65 @@ func testResumeFromFileHandle(t *testing.T, e browser.Engine) {
 	left, err := evalAs[int](pg, `window.ossupDemo.uploader.pending().then(p => p.length)`)
 	if err != nil || left != 0 {
 		t.Fatalf("pending after completion: %d (%v)", left, err)
+	}
+}
+
+// TestKeptHandleUnreadableAsksForRepick: when the file behind a kept handle
+// can no longer be read (here it was deleted after the reload), Resume
+// fails with code repick_needed and a message that says to pick the file
+// again, the row shows real sizes (not "undefined B"), and the upload stays
+// resumable by a re-pick: its checkpoint and its multipart upload are kept.
+func TestKeptHandleUnreadableAsksForRepick(t *testing.T) {
+	inEngines(t, opfsEngines, testKeptHandleUnreadableAsksForRepick)
+}
+
+func testKeptHandleUnreadableAsksForRepick(t *testing.T, e browser.Engine) {
+	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20), "OSSUP_CONCURRENCY": "2"})
+	pg := openDemo(t, e, base)
+	if _, err := evalAs[string](pg, writeOPFSFile+`('gone.bin', `+strconv.Itoa(4<<20)+`)`); err != nil {
+		t.Fatalf("create the OPFS file: %v", err)
+	}
+	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := evalAs[bool](pg, `(window.ossupDemo.add(window.opfsHandle), true)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pollAs[bool](pg, `(h => h && h.progress.bytesConfirmed >= 1048576)(window.ossupDemo.handles[0])`, 90*time.Second); err != nil {
+		t.Fatalf("upload never got going: %v", err)
+	}
+	if err := pg.reload(); err != nil {
+		t.Fatal(err)
+	}
+	unthrottle(t, srv)
+	if _, err := pollAs[bool](pg, `(d => d && d.pending && d.pending.length === 1 && !!d.pending[0].handle)(window.ossupDemo)`, 45*time.Second); err != nil {
+		t.Fatalf("after the reload the upload is not listed with its kept handle: %v", err)
+	}
+	if _, err := evalAs[bool](pg, `navigator.storage.getDirectory().then(r => r.removeEntry('gone.bin')).then(() => true)`); err != nil {
+		t.Fatalf("delete the file: %v", err)
+	}
+	if _, err := evalAs[bool](pg, `(window.ossupDemo.resume(window.ossupDemo.pending[0]), true)`); err != nil {
+		t.Fatal(err)
+	}
+	type shown struct {
+		Code, Message, Meta string
+	}
+	got, err := pollAs[shown](pg, `(d => d.errors.length ? { Code: d.errors[0].code, Message: d.errors[0].message,
+	  Meta: document.querySelector('#uploads li .meta').textContent } : null)(window.ossupDemo)`, 30*time.Second)
+	if err != nil {
+		t.Fatalf("resume from the unreadable handle did not fail: %v", err)
+	}
+	t.Logf("the page says: %+v", got)
+	if got.Code != "repick_needed" || !strings.Contains(got.Message, "pick the file again") || !strings.Contains(got.Message, "gone.bin") {
+		t.Errorf("error %q %q: want repick_needed, naming the file and asking to pick it again", got.Code, got.Message)
+	}
+	if strings.Contains(got.Meta, "undefined") || strings.Contains(got.Meta, "NaN") {
+		t.Errorf("the row shows %q", got.Meta)
+	}
+	if p := pendingNow(pg, t); len(p) != 1 || p[0].Name != "gone.bin" {
+		t.Errorf("the upload is no longer resumable: %+v", p)
+	}
+	if n := len(uploadIDs(t, srv)); n != 1 {
+		t.Errorf("%d multipart uploads open, want the interrupted one", n)
 	}
 }

@@ -120,6 +120,11 @@ func engines(t testing.TB) []browser.Engine {
 // cover engine logic the short matrix already runs in every engine.
 var chromiumOnly = []browser.Engine{browser.Chromium}
 
+// opfsEngines have the origin-private file system, whose file handles the
+// engine keeps for a resume without a re-pick: this MiniBrowser has no
+// navigator.storage.
+var opfsEngines = []browser.Engine{browser.Chromium, browser.Firefox}
+
 // inEngines runs scenario once per engine of want that engines() allows,
 // each as a subtest named for the engine and the installed version, such
 // as TestUploadFromPage/firefox_153.8.0esr.

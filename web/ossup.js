@@ -112,15 +112,25 @@ class Uploader {
       const h = new UploadHandle(this, 'u' + (++nextId), { name: entryOrFile.name, size: entryOrFile.size });
       this._handles.set(h.id, h);
       (async () => {
-        let perm = await handle.queryPermission({ mode: 'read' });
-        if (perm !== 'granted') perm = await handle.requestPermission({ mode: 'read' });
-        if (perm !== 'granted') throw Object.assign(new Error('read permission for ' + entryOrFile.name + ' was not granted'), { code: 'permission_denied' });
-        const f = await handle.getFile();
+        // Only Chromium has the permission calls (File System Access);
+        // Firefox's and Safari's handles (OPFS) are readable by their
+        // origin without them, so reading decides.
+        if (typeof handle.queryPermission === 'function') {
+          let perm = await handle.queryPermission({ mode: 'read' });
+          if (perm !== 'granted' && typeof handle.requestPermission === 'function') perm = await handle.requestPermission({ mode: 'read' });
+          if (perm !== 'granted') throw Object.assign(new Error('read permission for ' + entryOrFile.name + ' was not granted: pick the file again to resume'), { code: 'permission_denied' });
+        }
+        let f;
+        try {
+          f = await handle.getFile();
+        } catch (err) {
+          throw Object.assign(new Error(entryOrFile.name + ' cannot be read through its kept handle (' + err.name + ': ' + err.message + '): pick the file again to resume'), { code: 'repick_needed' });
+        }
         await this.user;
         h.file = f;
         h.progress.total = f.size;
         this._worker.postMessage({ type: 'start', id: h.id, file: f, handle });
-      })().catch((err) => h._event({ kind: 'error', state: 'failed', error: { message: err.message, code: err.code || err.name } }));
+      })().catch((err) => h._event({ ...h.progress, kind: 'error', state: 'failed', error: { message: err.message, code: err.code || err.name } }));
       return h;
     }
     return this.upload(entryOrFile);
