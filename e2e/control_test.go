@@ -75,7 +75,7 @@ func startSlow(t *testing.T, e browser.Engine, env map[string]string) (*server.S
 // TestCancelLeavesNothing: cancel aborts the requests in flight, aborts the
 // multipart upload through the backend and removes the checkpoint.
 func TestCancelLeavesNothing(t *testing.T) {
-	inEngines(t, chromiumOnly, testCancelLeavesNothing)
+	inEngines(t, browser.Engines, testCancelLeavesNothing)
 }
 
 func testCancelLeavesNothing(t *testing.T, e browser.Engine) {
@@ -101,7 +101,7 @@ func testCancelLeavesNothing(t *testing.T, e browser.Engine) {
 // TestPauseStopsTraffic: pause aborts the requests in flight (traffic
 // stops) and resume finishes the upload.
 func TestPauseStopsTraffic(t *testing.T) {
-	inEngines(t, chromiumOnly, testPauseStopsTraffic)
+	inEngines(t, browser.Engines, testPauseStopsTraffic)
 }
 
 func testPauseStopsTraffic(t *testing.T, e browser.Engine) {
@@ -127,7 +127,7 @@ func testPauseStopsTraffic(t *testing.T, e browser.Engine) {
 // TestSecondTabCannotDrive: while one tab uploads a file, the same file
 // started in a second tab is refused, never raced.
 func TestSecondTabCannotDrive(t *testing.T) {
-	inEngines(t, chromiumOnly, testSecondTabCannotDrive)
+	inEngines(t, browser.Engines, testSecondTabCannotDrive)
 }
 
 func testSecondTabCannotDrive(t *testing.T, e browser.Engine) {

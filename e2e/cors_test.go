@@ -19,7 +19,7 @@ import (
 // message, shown in the page, naming the exact rule to add. Once the rule
 // is fixed, picking the files again uploads them.
 func TestCORSSelfDiagnosis(t *testing.T) {
-	inEngines(t, chromiumOnly, testCORSSelfDiagnosis)
+	inEngines(t, browser.Engines, testCORSSelfDiagnosis)
 }
 
 func testCORSSelfDiagnosis(t *testing.T, e browser.Engine) {
@@ -101,7 +101,7 @@ func testCORSSelfDiagnosis(t *testing.T, e browser.Engine) {
 // network patience is spent on a route that never answered) and the page
 // names the CORS rule to check.
 func TestCORSOriginRefused(t *testing.T) {
-	inEngines(t, chromiumOnly, testCORSOriginRefused)
+	inEngines(t, browser.Engines, testCORSOriginRefused)
 }
 
 func testCORSOriginRefused(t *testing.T, e browser.Engine) {

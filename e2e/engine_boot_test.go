@@ -13,7 +13,7 @@ import (
 // by their hashed URLs (served as application/wasm, streamed-instantiated)
 // and reports the engine's version back to the page.
 func TestEngineBootsInWorker(t *testing.T) {
-	inEngines(t, chromiumOnly, testEngineBootsInWorker)
+	inEngines(t, browser.Engines, testEngineBootsInWorker)
 }
 
 func testEngineBootsInWorker(t *testing.T, e browser.Engine) {

@@ -69,7 +69,7 @@ func objectExists(t testing.TB, srv *server.Server, key string) bool {
 // move, a distinct completing state comes before done, and the bar reaches
 // 100 % only once the object exists.
 func TestProgressIsReal(t *testing.T) {
-	inEngines(t, chromiumOnly, testProgressIsReal)
+	inEngines(t, browser.Engines, testProgressIsReal)
 }
 
 func testProgressIsReal(t *testing.T, e browser.Engine) {

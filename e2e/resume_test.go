@@ -15,7 +15,7 @@ import (
 // the same file picked again continues from the IndexedDB checkpoint
 // (reconciled with ListParts), and the object arrives identical.
 func TestResumeAfterReload(t *testing.T) {
-	inEngines(t, chromiumOnly, testResumeAfterReload)
+	inEngines(t, browser.Engines, testResumeAfterReload)
 }
 
 func testResumeAfterReload(t *testing.T, e browser.Engine) {

@@ -111,7 +111,7 @@ func openDemoWith(t testing.TB, e browser.Engine, base string, opts browser.Opti
 // engine (Blob-slice parts over XHR, signed V4 with STS credentials from the
 // backend) and reads them back from the local OSS byte for byte.
 func TestUploadFromPage(t *testing.T) {
-	inEngines(t, chromiumOnly, testUploadFromPage)
+	inEngines(t, browser.Engines, testUploadFromPage)
 }
 
 func testUploadFromPage(t *testing.T, e browser.Engine) {

@@ -179,7 +179,7 @@ func testDriver(t *testing.T, e Engine) {
 		t.Errorf("worker fetch while offline: %+v, %v", a, err)
 	}
 	t.Logf("offline: %+v", a)
-	if e == Chromium && a.Online {
+	if e != WebKit && a.Online {
 		t.Errorf("navigator.onLine in the worker is true while offline")
 	}
 	if err := p.SetOffline(ctx, false); err != nil {

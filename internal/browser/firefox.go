@@ -106,8 +106,10 @@ func launchFirefox(ctx context.Context, opts Options) (_ Browser, err error) {
 			b.Close()
 		}
 	}()
+	// System access lets SetOffline switch Firefox's own offline state,
+	// as the OS does when the network goes (BiDi has no command for it).
 	cmd := exec.Command(exe, "--headless", "--no-remote", "--profile", profile,
-		"--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1")
+		"--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1", "--remote-allow-system-access")
 	cmd.Env = append(os.Environ(), "MOZ_CRASHREPORTER_DISABLE=1", "MOZ_CRASHREPORTER_SHUTDOWN=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -348,14 +350,41 @@ func (p *firefoxPage) Screenshot(ctx context.Context) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(r.Data)
 }
 
-// SetOffline uses BiDi's network-conditions emulation, which covers the
-// page's workers and navigator.onLine.
+// SetOffline uses BiDi's network-conditions emulation, which fails the
+// requests of the page and its workers, and switches Firefox's own offline
+// state (Services.io.offline, in the browser's chrome window), which is
+// what turns navigator.onLine false and fires offline and online events:
+// Firefox does the same when the OS says the network is gone.
 func (p *firefoxPage) SetOffline(ctx context.Context, offline bool) error {
 	var conds any
 	if offline {
 		conds = map[string]any{"type": "offline"}
 	}
-	return p.b.conn.call(ctx, "emulation.setNetworkConditions", map[string]any{"networkConditions": conds, "contexts": []string{p.id}}, nil)
+	if err := p.b.conn.call(ctx, "emulation.setNetworkConditions", map[string]any{"networkConditions": conds, "contexts": []string{p.id}}, nil); err != nil {
+		return err
+	}
+	var tree struct {
+		Contexts []struct {
+			Context string `json:"context"`
+		} `json:"contexts"`
+	}
+	if err := p.b.conn.call(ctx, "browsingContext.getTree", map[string]any{"maxDepth": 0, "moz:scope": "chrome"}, &tree); err != nil {
+		return fmt.Errorf("the chrome window: %w", err)
+	}
+	if len(tree.Contexts) == 0 {
+		return errors.New("firefox has no chrome window")
+	}
+	expr := fmt.Sprintf("Services.io.manageOfflineStatus = false; Services.io.offline = %v; Services.io.offline", offline)
+	var r bidiResult
+	err := p.b.conn.call(ctx, "script.evaluate", map[string]any{"expression": expr,
+		"target": map[string]any{"context": tree.Contexts[0].Context}, "awaitPromise": false, "resultOwnership": "none"}, &r)
+	if err != nil {
+		return err
+	}
+	if r.Type != "success" || string(r.Result.Value) != fmt.Sprint(offline) {
+		return fmt.Errorf("Services.io.offline = %v: %s %s", offline, r.Result.Value, r.ExceptionDetails.Text)
+	}
+	return nil
 }
 
 func (p *firefoxPage) Errors() []string { return p.errs.list() }
