@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/sha256"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,12 @@ func testResumeAfterReload(t *testing.T, e browser.Engine) {
 	pending, err := pollAs[float64](pg, `(d => d && d.pending ? d.pending.length : null)(window.ossupDemo)`, 45*time.Second)
 	if err != nil || pending != 1 {
 		t.Fatalf("after the reload the page lists %v resumable uploads (err %v), want 1", pending, err)
+	}
+	// Picked from a file input, the upload kept no handle: the page asks
+	// for the file again instead of offering a Resume that cannot work.
+	row, err := evalAs[string](pg, `(li => li ? li.textContent + (li.querySelector('button') ? ' [button]' : '') : '')(document.querySelector('#pending li'))`)
+	if err != nil || !strings.Contains(row, "pick the same file again") || strings.Contains(row, "[button]") {
+		t.Errorf("the resumable row shows %q (%v), want the re-pick advice and no button", row, err)
 	}
 	pickFiles(pg, t, path)
 	results := waitResults(pg, t, 1, 2*time.Minute)
