@@ -57,9 +57,10 @@ func ParseEngines(list string) ([]Engine, error) {
 	return out, nil
 }
 
-// CallTimeout bounds every call to a browser whose context has no earlier
+// CallTimeout bounds every call to a browser whose context has no
 // deadline: a browser that stops answering fails the call instead of
-// hanging the test.
+// hanging the caller. A context with a deadline bounds the call instead,
+// however long (a benchmark's upload runs for minutes in one call).
 const CallTimeout = 60 * time.Second
 
 // Options say how to start a browser.
@@ -192,9 +193,9 @@ func Poll(ctx context.Context, p Page, js string, timeout time.Duration, out any
 	}
 }
 
-// bound gives ctx a deadline of at most d from now.
+// bound gives ctx a deadline of d from now if it has none.
 func bound(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, d)

@@ -98,6 +98,9 @@ func launchFirefox(ctx context.Context, opts Options) (_ Browser, err error) {
 		}
 		b.profile = profile
 	}
+	if err := os.MkdirAll(profile, 0o700); err != nil {
+		return nil, err
+	}
 	if err := writeUserJS(profile, opts.outsideProxy()); err != nil {
 		return nil, err
 	}

@@ -123,10 +123,11 @@ func launchWebKit(ctx context.Context, opts Options) (_ Browser, err error) {
 	}
 	b.session = "/session/" + sess.SessionID
 	b.version = "WebKitGTK " + sess.Capabilities.BrowserVersion
-	// A script or load that never ends frees the session after
-	// CallTimeout (WebDriver runs one command at a time).
-	ms := CallTimeout.Milliseconds()
-	if err := b.cmd(ctx, "POST", b.session+"/timeouts", map[string]any{"script": ms, "pageLoad": ms, "implicit": 0}, nil); err != nil {
+	// The driver's own bounds: a load that never ends frees the session
+	// after CallTimeout; scripts are bounded by each call's context (a
+	// benchmark's upload is one long script) and, in the driver, by an
+	// hour. Close kills a browser whose script still runs.
+	if err := b.cmd(ctx, "POST", b.session+"/timeouts", map[string]any{"script": time.Hour.Milliseconds(), "pageLoad": CallTimeout.Milliseconds(), "implicit": 0}, nil); err != nil {
 		return nil, err
 	}
 	var handle string
@@ -336,7 +337,7 @@ func (p *webkitPage) Reload(ctx context.Context) error {
 // harvest moves the errors the page's hook recorded into the page's log,
 // so they outlive a navigation.
 func (p *webkitPage) harvest(ctx context.Context) {
-	ctx, cancel := bound(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	var errs []string
 	if p.Eval(ctx, `window.__browserErrors ? window.__browserErrors.splice(0) : []`, &errs) == nil {
