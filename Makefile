@@ -61,9 +61,10 @@ vet:
 
 test: deps vet build
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e$$)
-	@# The browser tests drive Chromium out of process: -race would only slow
-	@# them (the Go code they exercise has its own -race tests above).
-	$(GO) test -count=1 -timeout 30m ./e2e
+	@# The browser tests drive Chromium, Firefox and WebKit out of process:
+	@# -race would only slow them (the Go code they exercise has its own -race
+	@# tests above). -v: the output names every scenario's engine and version.
+	$(GO) test -count=1 -v -timeout 50m ./e2e
 	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 fuzz:
