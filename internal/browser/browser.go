@@ -85,6 +85,12 @@ type Options struct {
 	// default is a closed port (127.0.0.1:9); a test points it at a
 	// recorder to prove the setting holds.
 	OutsideProxy string
+	// HostAliases are host names the browser resolves to 127.0.0.1 and
+	// reaches directly, without the names being loopback ones: a page
+	// served under such a name is not a secure context (no Web Locks, no
+	// crypto.subtle), as on a plain-http intranet host. WebKit reaches them
+	// through its network switch, which then carries all its traffic.
+	HostAliases []string
 }
 
 // outsideProxy is o.OutsideProxy or the closed default.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 
 	"net/http"
 	"net/http/httptest"
@@ -290,6 +291,52 @@ func TestOutsideTrafficGoesToTheProxy(t *testing.T) {
 			}
 			if direct {
 				t.Errorf("loopback went through the proxy")
+			}
+		})
+	}
+}
+
+// TestHostAliasIsInsecure: a page served under a host alias is reached
+// at loopback but is not a secure context (no Web Locks), as a plain-http
+// intranet host; the same server by 127.0.0.1 is one.
+func TestHostAliasIsInsecure(t *testing.T) {
+	for _, e := range engines(t) {
+		t.Run(string(e), func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "<!doctype html><p>"+r.Host+"</p>")
+			}))
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			b, err := Launch(ctx, e, Options{HostAliases: []string{"ossup-intranet.test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			p := b.Page()
+			type ctxInfo struct {
+				Secure, Locks bool
+				Host          string
+			}
+			const probe = `({ Secure: window.isSecureContext, Locks: !!navigator.locks, Host: document.querySelector('p').textContent })`
+			port := srv.Listener.Addr().(*net.TCPAddr).Port
+			for _, c := range []struct {
+				host   string
+				secure bool
+			}{{"127.0.0.1", true}, {"ossup-intranet.test", false}} {
+				u := fmt.Sprintf("http://%s:%d/", c.host, port)
+				if err := p.Navigate(ctx, u); err != nil {
+					t.Fatal(err)
+				}
+				var got ctxInfo
+				if err := p.Eval(ctx, probe, &got); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: %+v", u, got)
+				if got.Secure != c.secure || got.Locks != c.secure || !strings.HasPrefix(got.Host, c.host) {
+					t.Errorf("%s: %+v, want secure context and Web Locks: %v", u, got, c.secure)
+				}
 			}
 		})
 	}

@@ -43,10 +43,19 @@ const (
 // runs as root. The browser runs in a process group of its own, which
 // Close kills.
 func ChromiumOptions(exe, profileDir string, extra ...chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
-	return chromiumOptions(exe, profileDir, Options{}.outsideProxy(), extra...)
+	return chromiumOptions(exe, profileDir, Options{}, extra...)
 }
 
-func chromiumOptions(exe, profileDir, proxy string, extra ...chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
+func chromiumOptions(exe, profileDir string, o Options, extra ...chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
+	bypass := chromiumBypass
+	if len(o.HostAliases) > 0 {
+		var rules []string
+		for _, h := range o.HostAliases {
+			rules = append(rules, "MAP "+h+" 127.0.0.1")
+			bypass += ";" + h
+		}
+		extra = append(extra, chromedp.Flag("host-resolver-rules", strings.Join(rules, ",")))
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(profileDir),
@@ -58,8 +67,8 @@ func chromiumOptions(exe, profileDir, proxy string, extra ...chromedp.ExecAlloca
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.ProxyServer("http://"+proxy),
-		chromedp.Flag("proxy-bypass-list", chromiumBypass),
+		chromedp.ProxyServer("http://"+o.outsideProxy()),
+		chromedp.Flag("proxy-bypass-list", bypass),
 	)
 	return append(opts, extra...)
 }
@@ -102,7 +111,7 @@ func launchChromium(ctx context.Context, opts Options) (Browser, error) {
 	extra = append(extra, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	}))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, profile, opts.outsideProxy(), extra...)...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumOptions(exe, profile, opts, extra...)...)
 	tctx, cancelTab := chromedp.NewContext(actx)
 	b.stopAlloc = func() { cancelTab(); cancelAlloc() }
 	b.first = &chromiumPage{ctx: tctx, cancel: cancelTab}

@@ -101,7 +101,7 @@ func launchFirefox(ctx context.Context, opts Options) (_ Browser, err error) {
 	if err := os.MkdirAll(profile, 0o700); err != nil {
 		return nil, err
 	}
-	if err := writeUserJS(profile, opts.outsideProxy()); err != nil {
+	if err := writeUserJS(profile, opts.outsideProxy(), opts.HostAliases); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -177,8 +177,8 @@ func launchFirefox(ctx context.Context, opts Options) (_ Browser, err error) {
 }
 
 // writeUserJS writes firefoxPrefs into the profile, with proxy
-// (host:port) for everything but loopback.
-func writeUserJS(profile, proxy string) error {
+// (host:port) for everything but loopback and the aliases.
+func writeUserJS(profile, proxy string, aliases []string) error {
 	host, port, err := net.SplitHostPort(proxy)
 	if err != nil {
 		return fmt.Errorf("outside proxy %q: %w", proxy, err)
@@ -190,6 +190,11 @@ func writeUserJS(profile, proxy string) error {
 	prefs := map[string]any{"network.proxy.http": host, "network.proxy.http_port": n, "network.proxy.ssl": host, "network.proxy.ssl_port": n}
 	for k, v := range firefoxPrefs {
 		prefs[k] = v
+	}
+	if len(aliases) > 0 {
+		// localDomains resolve to loopback; they must not be proxied.
+		prefs["network.dns.localDomains"] = strings.Join(aliases, ",")
+		prefs["network.proxy.no_proxies_on"] = firefoxPrefs["network.proxy.no_proxies_on"].(string) + ", " + strings.Join(aliases, ", ")
 	}
 	var sb strings.Builder
 	for k, v := range prefs {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 // added or removed).
 type netSwitch struct {
 	ln      net.Listener
+	aliases []string // names that are reached at 127.0.0.1
 	srv     *http.Server
 	offline atomic.Bool
 
@@ -29,12 +31,12 @@ type netSwitch struct {
 	conns map[net.Conn]struct{}
 }
 
-func startNetSwitch() (*netSwitch, error) {
+func startNetSwitch(aliases []string) (*netSwitch, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &netSwitch{ln: ln, conns: map[net.Conn]struct{}{}}
+	s := &netSwitch{ln: ln, aliases: aliases, conns: map[net.Conn]struct{}{}}
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	tr := &http.Transport{
 		Proxy:               nil,
@@ -42,7 +44,7 @@ func startNetSwitch() (*netSwitch, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			a, err := loopbackAddr(addr)
+			a, err := s.loopbackAddr(addr)
 			if err != nil {
 				return nil, err
 			}
@@ -72,7 +74,7 @@ func startNetSwitch() (*netSwitch, error) {
 				http.Error(w, "netswitch: not a proxy request", http.StatusBadRequest)
 				return
 			}
-			if _, err := loopbackAddr(hostPort(r.URL.Host, "80")); err != nil {
+			if _, err := s.loopbackAddr(hostPort(r.URL.Host, "80")); err != nil {
 				http.Error(w, "netswitch: "+err.Error(), http.StatusForbidden)
 				return
 			}
@@ -123,7 +125,7 @@ func (s *netSwitch) drop(w http.ResponseWriter) {
 
 // tunnel serves CONNECT to a loopback address.
 func (s *netSwitch) tunnel(w http.ResponseWriter, r *http.Request, d *net.Dialer) {
-	addr, err := loopbackAddr(r.Host)
+	addr, err := s.loopbackAddr(r.Host)
 	if err != nil {
 		http.Error(w, "netswitch: "+err.Error(), http.StatusForbidden)
 		return
@@ -158,14 +160,14 @@ func (s *netSwitch) close() {
 }
 
 // loopbackAddr maps host:port to a loopback address to dial, or refuses a
-// destination that is not loopback.
-func loopbackAddr(addr string) (string, error) {
+// destination that is not loopback (or an alias of it).
+func (s *netSwitch) loopbackAddr(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", err
 	}
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") || slices.Contains(s.aliases, h) {
 		return net.JoinHostPort("127.0.0.1", port), nil
 	}
 	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {

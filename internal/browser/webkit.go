@@ -99,8 +99,8 @@ func launchWebKit(ctx context.Context, opts Options) (_ Browser, err error) {
 	// a network switch, every request goes through it (loopback too:
 	// MiniBrowser then has no ignore-host), so SetOffline can cut it.
 	args := []string{"--automation"}
-	if opts.NetworkSwitch {
-		if b.proxy, err = startNetSwitch(); err != nil {
+	if opts.NetworkSwitch || len(opts.HostAliases) > 0 {
+		if b.proxy, err = startNetSwitch(opts.HostAliases); err != nil {
 			return nil, err
 		}
 		args = append(args, "--proxy="+b.proxy.url())
