@@ -78,6 +78,10 @@ bench: deps build worker
 	@# In headless Chromium, side by side: loopback at full speed (CPU cost), then one shared link.
 	$(GO) run ./bench/browser -runs $(BENCHRUNS) $(if $(BENCHFULL),-full)
 	$(GO) run ./bench/browser -runs $(BENCHRUNS) -link-mbps $(BENCHLINK) -no-resume -no-load -out bench/results/link $(if $(BENCHFULL),-full)
+	@# The limit, read-limit, ours and ali-oss in Firefox and in WebKit, one table each, ratios to
+	@# that engine's own limit (no DevTools there: no heap split, no worker profile, no reload run).
+	$(foreach e,firefox webkit,$(GO) run ./bench/browser -engine $(e) -runs $(BENCHRUNS) -no-resume \
+	  -only limit,limit-read,ours,alioss-tuned -out bench/results/$(e) $(if $(BENCHFULL),-full) &&) true
 
 # worker: the Cloudflare Workers build in worker/build: our glue, the
 # toolchain's wasm_exec.js and app.wasm. Keep it in step with

@@ -59,7 +59,7 @@ func (r *report) chart() string {
 	}
 	fmt.Fprintf(&b, `<text x="10" y="22" font-size="16" font-weight="bold">ossup browser upload benchmark (%s)</text>`+"\n", mode)
 	fmt.Fprintf(&b, `<text x="10" y="40" fill="#555">%s</text>`+"\n", html.EscapeString(fmt.Sprintf("%s · %d cores · %s · %s · ali-oss %s · %d MiB parts × %d · Network domain off",
-		r.Date[:10], r.Machine.NumCPU, r.Machine.GoVersion, r.Versions.Chromium, r.Versions.AliOSS, r.PartSize>>20, r.Concurrency)))
+		r.Date[:10], r.Machine.NumCPU, r.Machine.GoVersion, r.Versions.Browser, r.Versions.AliOSS, r.PartSize>>20, r.Concurrency)))
 	fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">Throughput, MB/s (median; whisker min–max)</text>`+"\n", tpX, top-8)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">Peak page memory, MiB (JS heaps + buffers + wasm)</text>`+"\n", memX, top-8)
 

@@ -163,18 +163,15 @@ func startBackend(dataDir, webDir string, partSize int64, concurrency int, waitA
 	return &backend{srv: srv.Server, base: srv.Base, stop: func() { srv.Close() }}, nil
 }
 
-// startBrowser starts a headless Chromium with a fresh profile in
-// profileDir and returns its first tab.
-func startBrowser(profileDir string) (context.Context, func(), error) {
-	// chromedp's own disabled features plus the back/forward cache: a page
-	// the benchmark navigates away from must go, with its worker and its
-	// heap, instead of staying frozen in the same renderer (it would count
-	// in the next page's memory).
-	b, err := browser.Launch(context.Background(), browser.Chromium, browser.Options{Profile: profileDir,
-		ChromiumFlags: map[string]any{"disable-features": "Translate,BlinkGenPropertyTrees,BackForwardCache"}})
-	if err != nil {
-		return nil, nil, err
+// startBrowser starts a browser of engine e with a fresh profile in
+// profileDir. For Chromium: chromedp's own disabled features plus the
+// back/forward cache, so a page the benchmark navigates away from goes,
+// with its worker and its heap, instead of staying frozen in the same
+// renderer (it would count in the next page's memory).
+func startBrowser(e browser.Engine, profileDir string) (browser.Browser, error) {
+	opts := browser.Options{Profile: profileDir}
+	if e == browser.Chromium {
+		opts.ChromiumFlags = map[string]any{"disable-features": "Translate,BlinkGenPropertyTrees,BackForwardCache"}
 	}
-	tab, _ := browser.CDP(b.Page())
-	return tab, func() { b.Close() }, nil
+	return browser.Launch(context.Background(), e, opts)
 }

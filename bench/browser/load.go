@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/chromedp/chromedp"
+	"github.com/ossup/ossup/internal/browser"
 )
 
 // transfer is the size of one served file over the wire, per encoding.
@@ -58,16 +58,23 @@ func (b *bench) transferSizes(files []string) ([]transfer, error) {
 	return out, nil
 }
 
-// coldReady loads the bench page for ours in a fresh browser context (empty
-// HTTP and code caches, as a first visit) and returns the page's time from
-// navigation start to the engine being ready.
+// coldReady loads the bench page for ours in a new browser on a fresh
+// profile (empty HTTP and code caches, as a first visit) and returns the
+// page's time from navigation start to the engine being ready.
 func (b *bench) coldReady() (float64, error) {
-	ctx, cancel := chromedp.NewContext(b.tab, chromedp.WithNewBrowserContext())
-	defer cancel()
-	if err := disableNetwork(ctx); err != nil {
+	br, err := browser.Launch(context.Background(), b.br.Engine(), browser.Options{})
+	if err != nil {
 		return 0, err
 	}
-	tctx, tcancel := context.WithTimeout(ctx, time.Minute)
-	defer tcancel()
+	defer br.Close()
+	ctx := context.Background()
+	if tab, ok := browser.CDP(br.Page()); ok {
+		if err := disableNetwork(tab); err != nil {
+			return 0, err
+		}
+		ctx = tab
+	}
+	tctx, cancel := context.WithTimeout(withPage(ctx, br.Page()), time.Minute)
+	defer cancel()
 	return openBench(tctx, b.be.base, "ours", "")
 }

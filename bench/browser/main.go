@@ -38,6 +38,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
@@ -57,6 +58,7 @@ type config struct {
 	Custom               bool    // sizes chosen by -sizes
 	CheckSHA256          bool
 	Contenders           []string // keys; empty = all
+	Engine               browser.Engine
 	quiet                bool
 	noAssetWait          bool // tests: no brotli wait (no transfer sizes)
 }
@@ -77,6 +79,7 @@ func main() {
 	noLoad := flag.Bool("no-load", false, "skip the engine's transfer size and start time")
 	link := flag.Float64("link-mbps", 0, "limit all connections to the local OSS together to this many MB/s each way, as one network link (0: loopback at full speed)")
 	prof := flag.String("profile", "", "write a V8 CPU profile of the engine's worker, and its top functions, for every run of ours into this directory (build the engine without -s -w to see Go function names)")
+	engine := flag.String("engine", "chromium", "browser engine: chromium, firefox or webkit (the CDP-only figures — heap split, worker profile, cold start, resume — are Chromium's)")
 	diag := flag.Bool("diag", false, "also run the diagnostic contenders (limit-xhr, limit-read-xhr) that split the gap between the limit and ours")
 	flag.Parse()
 
@@ -85,6 +88,21 @@ func main() {
 		SkipResume: *noResume, SkipLoad: *noLoad, Diag: *diag, Profile: *prof, LinkMBps: *link}
 	if *only != "" {
 		cfg.Contenders = strings.Split(*only, ",")
+	}
+	if es, err := browser.ParseEngines(*engine); err != nil || len(es) != 1 {
+		fmt.Fprintf(os.Stderr, "browser: -engine %q: want one of chromium, firefox, webkit\n", *engine)
+		os.Exit(2)
+	} else {
+		cfg.Engine = es[0]
+	}
+	if cfg.Engine != browser.Chromium {
+		// Without the DevTools protocol there is no worker to profile, and
+		// the reload run reads the worker's resource timing.
+		cfg.SkipResume = true
+		if *prof != "" {
+			fmt.Fprintln(os.Stderr, "browser: -profile needs -engine chromium")
+			os.Exit(2)
+		}
 	}
 	cfg.SizesMiB = []int{256}
 	if cfg.Full {
@@ -195,20 +213,25 @@ func newSession(root, dir string, cfg config) (*session, error) {
 			return nil, fmt.Errorf("link limit: %w", err)
 		}
 	}
-	tab, stopBrowser, err := startBrowser(filepath.Join(dir, "profile"))
+	if cfg.Engine == "" {
+		cfg.Engine = browser.Chromium
+	}
+	br, err := startBrowser(cfg.Engine, filepath.Join(dir, "profile"))
 	if err != nil {
 		be.stop()
 		return nil, err
 	}
-	closeAll := func() { stopBrowser(); be.stop() }
-	if err := disableNetwork(tab); err != nil {
-		closeAll()
-		return nil, err
-	}
-	b := newBench(be, tab, cfg.PartSize, cfg.Concurrency, aliVersion)
-	if err := watchNetwork(tab, b.netEvents); err != nil {
-		closeAll()
-		return nil, err
+	closeAll := func() { br.Close(); be.stop() }
+	b := newBench(be, br, cfg.PartSize, cfg.Concurrency, aliVersion)
+	if cdpTab, ok := browser.CDP(br.Page()); ok {
+		if err := disableNetwork(cdpTab); err != nil {
+			closeAll()
+			return nil, err
+		}
+		if err := watchNetwork(cdpTab, b.netEvents); err != nil {
+			closeAll()
+			return nil, err
+		}
 	}
 	b.checkSHA256 = cfg.CheckSHA256
 	b.profileDir = cfg.Profile
@@ -231,9 +254,10 @@ func (s *session) run(cfg config) (*report, error) {
 		mode = "full"
 	}
 	rep := &report{Mode: mode, Date: nowUTC(), Machine: newMachine(), PartSize: cfg.PartSize, Concurrency: cfg.Concurrency,
-		Runs: cfg.Runs, Warmup: cfg.Warmup, NetworkDomain: networkNote,
+		Runs: cfg.Runs, Warmup: cfg.Warmup, NetworkDomain: networkNotes[cfg.Engine],
 		LinkMBps: cfg.LinkMBps,
-		Versions: versions{Chromium: browserVersion(s.tab), AliOSS: s.aliVersion, OSSGoSDK: moduleVersion("github.com/aliyun/alibabacloud-oss-go-sdk-v2")}}
+		Engine:   string(cfg.Engine), ThreadNote: threadNotes[cfg.Engine],
+		Versions: versions{Browser: s.br.Version(), AliOSS: s.aliVersion, OSSGoSDK: moduleVersion("github.com/aliyun/alibabacloud-oss-go-sdk-v2")}}
 	cs := s.contenders()
 	if cfg.Diag {
 		cs = append(cs, s.diagnosticContenders()...)

@@ -15,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+
+	"github.com/ossup/ossup/internal/browser"
 )
 
 // The Network domain. chromedp v0.23 enables it on every target it attaches
@@ -41,6 +43,20 @@ func watchNetwork(ctx context.Context, count *atomic.Int64) error {
 	})
 }
 
+type pageKey struct{}
+
+// withPage is ctx carrying the page the helpers below drive: every engine's
+// page goes through internal/browser; Chromium's ctx is also chromedp's
+// context of the same tab, for what only the DevTools protocol measures.
+func withPage(ctx context.Context, p browser.Page) context.Context {
+	return context.WithValue(ctx, pageKey{}, p)
+}
+
+func pageOf(ctx context.Context) browser.Page {
+	p, _ := ctx.Value(pageKey{}).(browser.Page)
+	return p
+}
+
 // openBench navigates the tab to the benchmark page for one contender and
 // waits until it is ready (for ours: the engine loaded in its worker). It
 // returns the page's own time from navigation start to ready.
@@ -49,7 +65,7 @@ func openBench(ctx context.Context, base, contender, query string) (readyMs floa
 	if query != "" {
 		u += "&" + query
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(u)); err != nil {
+	if err := pageOf(ctx).Navigate(ctx, u); err != nil {
 		return 0, fmt.Errorf("open %s: %w", u, err)
 	}
 	return waitReady(ctx)
@@ -58,37 +74,32 @@ func openBench(ctx context.Context, base, contender, query string) (readyMs floa
 // waitReady polls window.bench until the page is ready or reports an error.
 // It tolerates the page navigating meanwhile (a reload).
 func waitReady(ctx context.Context) (float64, error) {
-	var last error
-	for {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-			`(b => !b ? '' : b.error ? JSON.stringify({error: b.error}) : b.ready ? JSON.stringify({readyMs: b.readyMs}) : '')(window.bench)`))
-		if err == nil && s != "" {
-			var r struct {
-				Error   string
-				ReadyMs float64
-			}
-			if err := json.Unmarshal([]byte(s), &r); err != nil {
-				return 0, err
-			}
-			if r.Error != "" {
-				return 0, fmt.Errorf("the bench page failed to start: %s", r.Error)
-			}
-			return r.ReadyMs, nil
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("the bench page never got ready: %w (last error: %v)", ctx.Err(), last)
-		case <-time.After(20 * time.Millisecond):
-		}
+	var r struct {
+		Error   string
+		ReadyMs float64
 	}
+	err := browser.Poll(ctx, pageOf(ctx), `(b => !b ? null : b.error ? {error: b.error} : b.ready ? {readyMs: b.readyMs} : null)(window.bench)`,
+		time.Until(deadlineOf(ctx)), &r)
+	if err != nil {
+		return 0, fmt.Errorf("the bench page never got ready: %w", err)
+	}
+	if r.Error != "" {
+		return 0, fmt.Errorf("the bench page failed to start: %s", r.Error)
+	}
+	return r.ReadyMs, nil
+}
+
+// deadlineOf is ctx's deadline, or 10 minutes from now.
+func deadlineOf(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(10 * time.Minute)
 }
 
 // pick gives the page's file input a file from disk, as a person picking it.
 func pick(ctx context.Context, path string) error {
-	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{path})); err != nil {
+	if err := pageOf(ctx).SetFiles(ctx, "#file", path); err != nil {
 		return fmt.Errorf("pick %s: %w", path, err)
 	}
 	return nil
@@ -97,8 +108,8 @@ func pick(ctx context.Context, path string) error {
 // evalJSON evaluates expr, which yields (a promise of) a JSON string, and
 // decodes it into out.
 func evalJSON(ctx context.Context, expr string, out any) error {
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
+	var s string
+	if err := pageOf(ctx).Eval(ctx, expr, &s); err != nil {
 		return err
 	}
 	if out == nil {

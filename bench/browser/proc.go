@@ -18,7 +18,7 @@ type proc struct {
 	ppid     int
 	cpu      time.Duration // utime + stime
 	rss      int64         // resident bytes
-	renderer bool          // a Chromium renderer (the page and its worker live there)
+	renderer bool          // a content process (the page and its worker live there)
 }
 
 // readProcs reads every process of the machine that /proc lets us see.
@@ -73,7 +73,12 @@ func descendants(all map[int]proc, root int) map[int]proc {
 		for _, c := range children[pid] {
 			p := all[c]
 			if b, err := os.ReadFile("/proc/" + strconv.Itoa(c) + "/cmdline"); err == nil {
-				p.renderer = bytes.Contains(b, []byte("--type=renderer"))
+				exe, _, _ := bytes.Cut(b, []byte{0})
+				// The processes that run pages and their workers: Chromium's
+				// renderers, Firefox's content processes, WebKit's web
+				// processes.
+				p.renderer = bytes.Contains(b, []byte("--type=renderer")) || bytes.Contains(b, []byte("\x00-contentproc")) ||
+					bytes.HasSuffix(exe, []byte("/WebKitWebProcess"))
 			}
 			out[c] = p
 			stack = append(stack, c)
@@ -137,7 +142,9 @@ func threadDelta(before, after map[int]threadTime) map[string]float64 {
 	return out
 }
 
-// browserProcs are the Chromium processes this program started.
+// browserProcs are the browser processes this program started (for
+// WebKit: WebKitWebDriver, MiniBrowser, its web and network processes, and
+// the Xvfb it draws on).
 func browserProcs() map[int]proc { return descendants(readProcs(), os.Getpid()) }
 
 // cpuDelta is the CPU time the processes used between two snapshots. A

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/bench/internal/host"
+
+	"github.com/ossup/ossup/internal/browser"
 )
 
 const (
@@ -98,7 +100,7 @@ type machine struct {
 }
 
 type versions struct {
-	Chromium string `json:"chromium"`
+	Browser  string `json:"browser"`
 	AliOSS   string `json:"aliOSS"`
 	Engine   string `json:"engine"`
 	OSSGoSDK string `json:"ossGoSDK"`
@@ -134,6 +136,8 @@ type targetResult struct {
 
 type report struct {
 	Mode          string   `json:"mode"`
+	Engine        string   `json:"engine"`
+	ThreadNote    string   `json:"-"`
 	Date          string   `json:"date"`
 	Machine       machine  `json:"machine"`
 	Versions      versions `json:"versions"`
@@ -152,9 +156,24 @@ type report struct {
 	Seconds  float64        `json:"benchSeconds"`
 }
 
-// networkNote is said in every output: throughput through chromedp is only
+// networkNotes say, per engine, how the browser was driven; Chromium's is
+// said in every output: throughput through chromedp is only
 // meaningful with the DevTools Network domain off.
-const networkNote = "DevTools Network domain disabled (Network.disable) on the measuring tab and on the engine's worker right after chromedp attached to them, before any measurement"
+var networkNotes = map[browser.Engine]string{
+	browser.Chromium: "headless Chromium driven by chromedp; DevTools Network domain disabled (Network.disable) on the measuring tab and on the engine's worker right after chromedp attached to them, before any measurement",
+	browser.Firefox:  "headless Firefox driven over its WebDriver BiDi (no network instrumentation enabled; heap figures are Chromium-only, memory is the content processes' resident size)",
+	browser.WebKit:   "WebKitGTK MiniBrowser under Xvfb driven by WebKitWebDriver (WebDriver classic, no network instrumentation; heap figures are Chromium-only, memory is the web processes' resident size; Xvfb's CPU counts as the browser's)",
+}
+
+// threadNotes say what the busiest thread names of each engine are.
+var threadNotes = map[browser.Engine]string{
+	browser.Chromium: "chromium = the processes' main threads (the page's JS among them), DedicatedWorker = the engine's Web Worker, " +
+		"ThreadPoolForeg = the thread pool (file reads for Blob bodies and for arrayBuffer()), Chrome_IOThread / Chrome_ChildIOT = IPC and sockets",
+	browser.Firefox: "firefox-esr / Isolated Web Co = the parent's and the content process's main threads, DOM Worker = Web Workers, " +
+		"Socket Thread = the network, BgIOThreadPool / IPC I/O = file and IPC",
+	browser.WebKit: "WebKitWebProces = the page's main thread, a worker runs on its own thread in that process, WebKitNetworkP = the network process, " +
+		"Xvfb = the X server MiniBrowser draws on",
+}
 
 func newMachine() machine {
 	return machine{NumCPU: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
@@ -231,7 +250,7 @@ func summarizeSize(size int64, cs []*contender, runs map[string][]runRecord, fai
 
 // threadTable writes where the browser's CPU time went, by Chromium thread,
 // for the threads that matter (the busiest five of each contender).
-func (s sizeResult) threadTable(b *strings.Builder) {
+func (s sizeResult) threadTable(b *strings.Builder, note string) {
 	var names []string
 	for _, c := range s.Contenders {
 		ns := slices.Collect(maps.Keys(c.ThreadCPUPerGiB))
@@ -246,9 +265,7 @@ func (s sizeResult) threadTable(b *strings.Builder) {
 		return
 	}
 	slices.Sort(names)
-	fmt.Fprintf(b, "Browser CPU by Chromium thread, s/GiB (median; threads are named by Chromium, truncated to 15 bytes by Linux: "+
-		"chromium = the processes' main threads (the page's JS among them), DedicatedWorker = the engine's Web Worker, "+
-		"ThreadPoolForeg = the thread pool (file reads for Blob bodies and for arrayBuffer()), Chrome_IOThread / Chrome_ChildIOT = IPC and sockets):\n\n| contender |")
+	fmt.Fprintf(b, "Browser CPU by thread, s/GiB (median; thread names as the browser sets them, truncated to 15 bytes by Linux: %s):\n\n| contender |", note)
 	for _, n := range names {
 		fmt.Fprintf(b, " %s |", n)
 	}
@@ -335,17 +352,17 @@ func (r *report) markdown() string {
 	var b strings.Builder
 	m := r.Machine
 	if r.LinkMBps > 0 {
-		fmt.Fprintf(&b, "# Browser upload benchmark (%s mode, %g MB/s link)\n\n", r.Mode, r.LinkMBps)
+		fmt.Fprintf(&b, "# Browser upload benchmark, %s (%s mode, %g MB/s link)\n\n", r.Versions.Browser, r.Mode, r.LinkMBps)
 	} else {
-		fmt.Fprintf(&b, "# Browser upload benchmark (%s mode)\n\n", r.Mode)
+		fmt.Fprintf(&b, "# Browser upload benchmark, %s (%s mode)\n\n", r.Versions.Browser, r.Mode)
 	}
 	fmt.Fprintf(&b, "%s; %d-core %s, %s RAM, %s %s/%s; %s; ali-oss %s; engine %s; OSS Go SDK %s.\n",
-		r.Date, m.NumCPU, orDash(m.CPUModel), orDash(m.MemTotal), m.GoVersion, m.OS, m.Arch, r.Versions.Chromium,
+		r.Date, m.NumCPU, orDash(m.CPUModel), orDash(m.MemTotal), m.GoVersion, m.OS, m.Arch, r.Versions.Browser,
 		r.Versions.AliOSS, r.Versions.Engine, r.Versions.OSSGoSDK)
 	fmt.Fprintf(&b, "Everything runs on this machine: the backend in dev mode with its local OSS in-process on loopback "+
-		"(data on the same disk as the file), headless Chromium driven by chromedp. %s. "+
+		"(data on the same disk as the file), %s. "+
 		"Contenders alternate run by run (%d measured rounds after %d warm-up round(s)); each browser run loads a fresh page. "+
-		"MB = 10^6 bytes; memory in MiB; figures are min / median / max over the runs.\n\n", networkNote, r.Runs, r.Warmup)
+		"MB = 10^6 bytes; memory in MiB; figures are min / median / max over the runs.\n\n", r.NetworkDomain, r.Runs, r.Warmup)
 	if r.LinkMBps > 0 {
 		fmt.Fprintf(&b, "The local OSS limits all its connections together to %g MB/s each way (faults `linkBytesPerSec`), "+
 			"as an uplink of %g Mbit/s would: every contender, the native one included, shares that one link.\n\n", r.LinkMBps, r.LinkMBps*8)
@@ -364,7 +381,12 @@ func (r *report) markdown() string {
 				continue
 			}
 			mem, kept, goLabel := "–", "–", ""
-			if len(c.PeakMemoryMiB.Runs) > 0 {
+			switch {
+			case r.Engine != "" && r.Engine != string(browser.Chromium) && len(c.RendererRSSMiB.Runs) > 0:
+				// No heap figures outside Chromium: the content
+				// processes' resident memory, the page's baseline in it.
+				mem = fig1(c.RendererRSSMiB) + " RSS"
+			case len(c.PeakMemoryMiB.Runs) > 0:
 				mem, kept = fig1(c.PeakMemoryMiB), fig1(c.AfterGCMiB)
 			}
 			if c.Key == "native" {
@@ -377,7 +399,7 @@ func (r *report) markdown() string {
 			}
 		}
 		b.WriteString("\n")
-		s.threadTable(&b)
+		s.threadTable(&b, r.ThreadNote)
 	}
 	if len(r.Sizes) > 1 {
 		fmt.Fprintf(&b, "## Peak page memory by file size (median MiB: page + worker JS heaps and ArrayBuffers + wasm)\n\n| contender |")

@@ -14,17 +14,22 @@ import (
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
-	"github.com/chromedp/cdproto/browser"
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/chromedp"
+	"github.com/chromedp/cdproto/target"
+
+	"github.com/ossup/ossup/internal/browser"
 )
 
 // bench is one benchmark session: a backend with its local cloud, one
 // Chromium, and the settings every contender shares.
 type bench struct {
-	be          *backend
-	tab         context.Context // the measuring tab (Network domain off)
-	admin       *oss.Client     // the account's keys: presigning, checks, clean-up
+	be *backend
+	br browser.Browser
+	// tab is the context of every step on the measuring page (withPage);
+	// for Chromium it is also chromedp's context of the tab (Network
+	// domain off), and cdp is true.
+	tab         context.Context
+	cdp         bool
+	admin       *oss.Client // the account's keys: presigning, checks, clean-up
 	api         *apiClient
 	bucket      string
 	partSize    int64
@@ -43,11 +48,16 @@ type bench struct {
 	profileDir string
 }
 
-func newBench(be *backend, tab context.Context, partSize int64, concurrency int, aliVersion string) *bench {
+func newBench(be *backend, br browser.Browser, partSize int64, concurrency int, aliVersion string) *bench {
+	tab, cdp := browser.CDP(br.Page())
+	if !cdp {
+		tab = context.Background()
+	}
+	tab = withPage(tab, br.Page())
 	cl := be.srv.Cloud()
 	admin := oss.NewClient(oss.LoadDefaultConfig().WithEndpoint(cl.OSSEndpoint).WithRegion(cl.Config.Region).WithUsePathStyle(true).
 		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cl.Config.AccessKeyID, cl.Config.AccessKeySecret)))
-	return &bench{be: be, tab: tab, admin: admin, netEvents: new(atomic.Int64), api: newAPIClient(be.base), bucket: cl.Config.Bucket,
+	return &bench{be: be, br: br, tab: tab, cdp: cdp, admin: admin, netEvents: new(atomic.Int64), api: newAPIClient(be.base), bucket: cl.Config.Bucket,
 		partSize: partSize, concurrency: concurrency, aliVersion: aliVersion}
 }
 
@@ -98,9 +108,12 @@ func (b *bench) measure(c *contender, src source, round int) (runRecord, error) 
 		if c.Page == "ours" {
 			q = "concurrency=" + strconv.Itoa(b.concurrency)
 		}
-		stale, err := workerTargets(ctx)
-		if err != nil {
-			return rec, err
+		var stale map[target.ID]bool
+		if b.cdp {
+			var err error
+			if stale, err = workerTargets(ctx); err != nil {
+				return rec, err
+			}
 		}
 		ready, err := openBench(ctx, b.be.base, c.Page, q)
 		if err != nil {
@@ -110,7 +123,7 @@ func (b *bench) measure(c *contender, src source, round int) (runRecord, error) 
 		if err := pick(ctx, src.Path); err != nil {
 			return rec, err
 		}
-		if c.Page == "ours" {
+		if c.Page == "ours" && b.cdp {
 			wctx, wcancel, err := attachWorker(ctx, stale, b.netEvents)
 			if err != nil {
 				return rec, err
@@ -121,9 +134,11 @@ func (b *bench) measure(c *contender, src source, round int) (runRecord, error) 
 				return rec, fmt.Errorf("find the engine's wasm memory: %w", err)
 			}
 		}
-		mem.page = ctx
-		if err := mem.collect(); err != nil {
-			return rec, err
+		if b.cdp {
+			mem.page = ctx
+			if err := mem.collect(); err != nil {
+				return rec, err
+			}
 		}
 	}
 	stats := b.be.srv.Cloud().OSS.Stats()
@@ -158,7 +173,7 @@ func (b *bench) measure(c *contender, src source, round int) (runRecord, error) 
 	rec.BrowserCPU = cpuDelta(procs0, procs1).Seconds()
 	rec.ThreadCPU = threadDelta(threads0, threadCPU(procs1))
 	rec.GoCPU = (selfCPU() - self0).Seconds()
-	if smp != nil && err == nil {
+	if smp != nil && err == nil && b.cdp {
 		if err := mem.collect(); err != nil {
 			return rec, err
 		}
@@ -226,13 +241,4 @@ func (b *bench) checkContent(ctx context.Context, key string, src source) error 
 		return fmt.Errorf("%w: %s has SHA-256 %x; the file has %x", errWrongBytes, key, got, src.SHA256)
 	}
 	return nil
-}
-
-// browserVersion is Chromium's product string, e.g. "HeadlessChrome/156.0.8078.79".
-func browserVersion(ctx context.Context) string {
-	v, err := chromedp.CallBrowser(ctx, browser.GetVersion, cdp.Empty{})
-	if err != nil {
-		return ""
-	}
-	return v.Product
 }

@@ -29,7 +29,8 @@ type memPeak struct {
 }
 
 // memTarget is what the sampler reads: the page, and for ours the engine's
-// worker with a handle on its wasm memory.
+// worker with a handle on its wasm memory (Chromium; with no page, only
+// the content processes' resident memory is sampled).
 type memTarget struct {
 	page, worker context.Context
 	wasm         runtime.RemoteObjectID
@@ -38,6 +39,11 @@ type memTarget struct {
 // sample takes one sample; ok is false when the page did not answer.
 func (m memTarget) sample() (s memPeak, ok bool) {
 	// Each CDP call gets a bound, so a stuck page cannot stall the run's end.
+	if m.page == nil {
+		// Not Chromium: no heap figures, the content processes' RSS only.
+		s.RendererRSS = float64(rendererRSS(browserProcs()))
+		return s, true
+	}
 	pctx, pcancel := context.WithTimeout(m.page, 2*time.Second)
 	defer pcancel()
 	if u, b, err := heapUsage(pctx); err == nil {
@@ -64,6 +70,9 @@ func (m memTarget) sample() (s memPeak, ok bool) {
 // that a run starts without the previous page's garbage (the renderer
 // process, and so the V8 isolate, is reused across navigations).
 func (m memTarget) collect() error {
+	if m.page == nil {
+		return nil
+	}
 	if err := collectGarbage(m.page); err != nil {
 		return err
 	}
