@@ -121,6 +121,19 @@ func evalJSON(ctx context.Context, expr string, out any) error {
 	return nil
 }
 
+// cdpEvalJSON is evalJSON on a chromedp target of its own (the engine's
+// worker), which no browser.Page stands for.
+func cdpEvalJSON(ctx context.Context, expr string, out any) error {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(s), out); err != nil {
+		return fmt.Errorf("decode the target's answer %.200q: %w", s, err)
+	}
+	return nil
+}
+
 // jsArg is v as a JavaScript literal (JSON is one).
 func jsArg(v any) string {
 	b, err := json.Marshal(v)

@@ -113,7 +113,7 @@ func (b *bench) measureResume(src source) (resumeRecord, error) {
 		return rec, fmt.Errorf("after the reload the engine listed %d resumable uploads, want 1", res.Pending)
 	}
 	var starts []float64
-	if err := evalJSON(worker, `JSON.stringify(performance.getEntriesByType('resource')
+	if err := cdpEvalJSON(worker, `JSON.stringify(performance.getEntriesByType('resource')
 		.filter((e) => /[?&]partNumber=/.test(e.name)).map((e) => performance.timeOrigin + e.startTime))`, &starts); err != nil {
 		return rec, fmt.Errorf("the worker's resource timings: %w", err)
 	}
