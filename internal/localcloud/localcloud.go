@@ -19,6 +19,7 @@ import (
 
 	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/internal/localcloud/osserr"
+	"github.com/ossup/ossup/internal/localcloud/osslifecycle"
 	"github.com/ossup/ossup/internal/localcloud/ossserver"
 	"github.com/ossup/ossup/internal/localcloud/ossstore"
 	"github.com/ossup/ossup/internal/localcloud/stsserver"
@@ -69,7 +70,21 @@ type Config struct {
 	BodyIdleTimeout time.Duration
 	// StoreStep is passed to the store as its crash-test hook.
 	StoreStep func(step string)
-	Now       func() time.Time
+	// Now is the clock requests are judged by: signature times, STS
+	// expiry, acs:CurrentTime. Clients sign with their own wall clock, so a
+	// test that moves it must sign with it too. Default time.Now.
+	Now func() time.Time
+	// DataClock is the clock stored data is stamped with (Last-Modified,
+	// upload initiation) and aged against by lifecycle rules. It is apart
+	// from Now so a test can age data by days (a ManualClock) while clients
+	// keep signing with the real time. Default: Now.
+	DataClock func() time.Time
+	// LifecycleInterval is how often lifecycle rules run in the background
+	// (default one minute; real OSS runs them daily and may take up to a day
+	// after an object is due, so acting sooner is within what OSS may do). A
+	// negative value turns background runs off; Cloud.RunLifecycle and
+	// POST /-/lifecycle run them on demand either way.
+	LifecycleInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -94,6 +109,12 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.DataClock == nil {
+		c.DataClock = c.Now
+	}
+	if c.LifecycleInterval == 0 {
+		c.LifecycleInterval = time.Minute
+	}
 }
 
 // Cloud is a running local cloud.
@@ -107,6 +128,8 @@ type Cloud struct {
 	OSS     *ossserver.Handler
 	STS     *stsserver.Service
 	Store   *ossstore.Store
+	// Lifecycle applies the buckets' lifecycle rules.
+	Lifecycle *osslifecycle.Runner
 
 	servers []*http.Server
 	done    chan error
@@ -119,7 +142,7 @@ func Start(cfg Config) (*Cloud, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("localcloud: data dir: %w", err)
 	}
-	store, err := ossstore.Open(filepath.Join(cfg.DataDir, "oss"), ossstore.Options{OnStep: cfg.StoreStep})
+	store, err := ossstore.Open(filepath.Join(cfg.DataDir, "oss"), ossstore.Options{OnStep: cfg.StoreStep, Now: cfg.DataClock})
 	if err != nil {
 		return nil, fmt.Errorf("localcloud: open store: %w", err)
 	}
@@ -146,6 +169,7 @@ func Start(cfg Config) (*Cloud, error) {
 		return nil, fmt.Errorf("localcloud: sts: %w", err)
 	}
 	cl.Faults = faults.New(cfg.Faults)
+	cl.Lifecycle = osslifecycle.New(store, cfg.DataClock, cfg.Logger.With("component", "local-oss-lifecycle"))
 	ossLn, err := net.Listen("tcp", cfg.OSSAddr)
 	if err != nil {
 		return nil, fmt.Errorf("localcloud: oss listener: %w", err)
@@ -160,6 +184,7 @@ func Start(cfg Config) (*Cloud, error) {
 		Store: store, Keys: &keyring{root: map[string]string{cfg.AccessKeyID: cfg.AccessKeySecret}, account: cfg.AccountID, sts: cl.STS},
 		Region: cfg.Region, AccountID: cfg.AccountID, Domains: domains, Faults: cl.Faults,
 		Logger: cfg.Logger.With("component", "local-oss"), Now: cfg.Now, BodyIdleTimeout: cfg.BodyIdleTimeout,
+		Lifecycle: cl.Lifecycle,
 	})
 	if err != nil {
 		ossLn.Close()
@@ -171,6 +196,7 @@ func Start(cfg Config) (*Cloud, error) {
 	cl.STSEndpoint = "http://" + cl.STSHost
 	cl.serve(cl.Faults.Listener(ossLn), cl.OSS)
 	cl.serve(stsLn, cl.STS)
+	cl.Lifecycle.Start(cfg.LifecycleInterval)
 	ok = true
 	return cl, nil
 }
@@ -200,6 +226,9 @@ func (cl *Cloud) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
+	if cl.Lifecycle != nil {
+		cl.Lifecycle.Stop()
+	}
 	for _, s := range cl.servers {
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, s.Close())
@@ -209,6 +238,12 @@ func (cl *Cloud) Close() error {
 		errs = append(errs, cl.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// RunLifecycle applies every bucket's lifecycle rules now, as of
+// Config.DataClock, and reports what it deleted and aborted.
+func (cl *Cloud) RunLifecycle(ctx context.Context) (*osslifecycle.Report, error) {
+	return cl.Lifecycle.Run(ctx)
 }
 
 // ensureBucket creates the bucket if missing and (re)applies the permissive

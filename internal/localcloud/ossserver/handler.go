@@ -19,6 +19,7 @@ import (
 	"github.com/ossup/ossup/internal/localcloud/faults"
 	"github.com/ossup/ossup/internal/localcloud/ossauth"
 	"github.com/ossup/ossup/internal/localcloud/osserr"
+	"github.com/ossup/ossup/internal/localcloud/osslifecycle"
 	"github.com/ossup/ossup/internal/localcloud/ossstore"
 	"github.com/ossup/ossup/internal/localcloud/rampolicy"
 )
@@ -69,6 +70,8 @@ type Config struct {
 	// body (default DefaultBodyIdleTimeout); a client that stalls longer gets
 	// 400 RequestTimeout and nothing is stored.
 	BodyIdleTimeout time.Duration
+	// Lifecycle, if set, is run by POST /-/lifecycle.
+	Lifecycle *osslifecycle.Runner
 }
 
 // Handler is the local OSS endpoint.

@@ -70,6 +70,9 @@ var (
 	opPutOverwrite   = &op{Name: "PutBucketOverwriteConfig", Action: "oss:PutBucketOverwriteConfig", Level: levelBucket, handle: (*Handler).putOverwriteConfig}
 	opGetOverwrite   = &op{Name: "GetBucketOverwriteConfig", Action: "oss:GetBucketOverwriteConfig", Level: levelBucket, handle: (*Handler).getOverwriteConfig}
 	opDelOverwrite   = &op{Name: "DeleteBucketOverwriteConfig", Action: "oss:DeleteBucketOverwriteConfig", Level: levelBucket, handle: (*Handler).deleteOverwriteConfig}
+	opPutLifecycle   = &op{Name: "PutBucketLifecycle", Action: "oss:PutBucketLifecycle", Level: levelBucket, handle: (*Handler).putBucketLifecycle}
+	opGetLifecycle   = &op{Name: "GetBucketLifecycle", Action: "oss:GetBucketLifecycle", Level: levelBucket, handle: (*Handler).getBucketLifecycle}
+	opDelLifecycle   = &op{Name: "DeleteBucketLifecycle", Action: "oss:DeleteBucketLifecycle", Level: levelBucket, handle: (*Handler).deleteBucketLifecycle}
 )
 
 // notImplemented is an API this endpoint does not serve: it answers 501
@@ -87,7 +90,6 @@ var subresourceAPIs = map[string]map[string]string{
 	"restore":              {"": "RestoreObject"},
 	"x-oss-process":        {"": "ImageProcessing"},
 	"comp":                 {"": "ImageProcessing"},
-	"lifecycle":            {"PUT": "PutBucketLifecycle", "GET": "GetBucketLifecycle", "DELETE": "DeleteBucketLifecycle"},
 	"logging":              {"PUT": "PutBucketLogging", "GET": "GetBucketLogging", "DELETE": "DeleteBucketLogging"},
 	"website":              {"PUT": "PutBucketWebsite", "GET": "GetBucketWebsite", "DELETE": "DeleteBucketWebsite"},
 	"referer":              {"PUT": "PutBucketReferer", "GET": "GetBucketReferer"},
@@ -123,6 +125,10 @@ var subresourceAPIs = map[string]map[string]string{
 // resolveOp maps method, level, query and headers to an operation.
 func resolveOp(method string, lvl level, q url.Values, hdr http.Header) *op {
 	has := func(name string) bool { _, ok := q[name]; return ok }
+	if lvl == levelObject && has("lifecycle") {
+		// A bucket subresource on an object path: never a plain object op.
+		return notImplemented(method + " object ?lifecycle")
+	}
 	for sub, byMethod := range subresourceAPIs {
 		if !has(sub) {
 			continue
@@ -173,6 +179,15 @@ func resolveOp(method string, lvl level, q url.Values, hdr http.Header) *op {
 				return opGetOverwrite
 			case http.MethodDelete:
 				return opDelOverwrite
+			}
+		case has("lifecycle"):
+			switch method {
+			case http.MethodPut:
+				return opPutLifecycle
+			case http.MethodGet:
+				return opGetLifecycle
+			case http.MethodDelete:
+				return opDelLifecycle
 			}
 		case has("tagging"):
 			return notImplemented(map[string]string{http.MethodPut: "PutBucketTags", http.MethodGet: "GetBucketTags", http.MethodDelete: "DeleteBucketTags"}[method])

@@ -1,10 +1,12 @@
 package ossserver
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ossup/ossup/internal/localcloud/faults"
 )
@@ -77,7 +79,9 @@ func (s *Stats) Reset() {
 }
 
 // serveAdmin answers the loopback-only test endpoints under /-/:
-// /-/faults (fault injection), /-/stats (counters), /-/health.
+// /-/faults (fault injection), /-/stats (counters), /-/health, and
+// /-/lifecycle (POST: apply the lifecycle rules now; the answer is the
+// run's report as JSON).
 func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if why := faults.LocalOnly(r); why != "" {
 		http.Error(w, why, http.StatusForbidden)
@@ -99,6 +103,8 @@ func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		default:
 			http.Error(w, "use GET or DELETE", http.StatusMethodNotAllowed)
 		}
+	case "lifecycle":
+		h.serveLifecycleRun(w, r)
 	case "faults":
 		if h.cfg.Faults == nil {
 			http.Error(w, "fault injection is not enabled on this endpoint", http.StatusNotFound)
@@ -106,6 +112,37 @@ func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		h.cfg.Faults.AdminHandler().ServeHTTP(w, r)
 	default:
-		http.Error(w, "unknown admin path; try /-/stats, /-/faults or /-/health", http.StatusNotFound)
+		http.Error(w, "unknown admin path; try /-/stats, /-/faults, /-/lifecycle or /-/health", http.StatusNotFound)
 	}
+}
+
+// serveLifecycleRun answers POST /-/lifecycle. POST only, and only with a
+// JSON content type (an empty JSON object as body): a cross-site page
+// cannot send that without a preflight, which this endpoint never grants,
+// so no page the developer visits can delete their objects.
+func (h *Handler) serveLifecycleRun(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Lifecycle == nil {
+		http.Error(w, "lifecycle rules are not run by this endpoint", http.StatusNotFound)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "use POST to run the lifecycle rules", http.StatusMethodNotAllowed)
+		return
+	}
+	if mt, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+		http.Error(w, "send Content-Type: application/json (body {})", http.StatusUnsupportedMediaType)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Minute)
+	defer cancel()
+	rep, err := h.cfg.Lifecycle.Run(ctx)
+	if err != nil {
+		h.log.Error("lifecycle run failed", "err", err)
+		http.Error(w, "lifecycle run failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(rep)
 }

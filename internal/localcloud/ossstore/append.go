@@ -77,7 +77,7 @@ func (s *Store) AppendObject(bucket, key string, body io.Reader, size int64, o A
 	if err := checkAppend(cur, o); err != nil {
 		return nil, err
 	}
-	rec := &objectRecord{Key: key, Type: TypeAppendable, Blob: randomHex(16), LastModified: time.Now().UTC().Truncate(time.Second)}
+	rec := &objectRecord{Key: key, Type: TypeAppendable, Blob: randomHex(16), LastModified: s.stamp(time.Second)}
 	var segs []segment
 	var prevETag string
 	if cur != nil {

@@ -40,6 +40,7 @@ type Bucket struct {
 	// public-read-write.
 	ACL       string          `json:",omitempty"`
 	Overwrite []OverwriteRule `json:",omitempty"`
+	Lifecycle []LifecycleRule `json:",omitempty"`
 }
 
 func (b *Bucket) clone() *Bucket {
@@ -49,6 +50,7 @@ func (b *Bucket) clone() *Bucket {
 		r.Principals = slices.Clone(r.Principals)
 		c.Overwrite = append(c.Overwrite, r)
 	}
+	c.Lifecycle = cloneLifecycle(b.Lifecycle)
 	c.CORS = make([]CORSRule, len(b.CORS))
 	for i, r := range b.CORS {
 		c.CORS[i] = CORSRule{
@@ -99,7 +101,7 @@ func (s *Store) CreateBucket(name string) error {
 	if exists {
 		return errBucketAlreadyExists(name)
 	}
-	b := &Bucket{Name: name, Created: time.Now().UTC().Truncate(time.Millisecond)}
+	b := &Bucket{Name: name, Created: s.stamp(time.Millisecond)}
 
 	// The bucket is built under tmp/ and renamed into place whole, so a crash
 	// never leaves a bucket without its record or subdirectories.

@@ -72,7 +72,7 @@ func (s *Store) CompleteUpload(bucket, key, uploadID string, parts []CompletePar
 
 	rec := &objectRecord{
 		Key:          key,
-		LastModified: time.Now().UTC().Truncate(time.Second),
+		LastModified: s.stamp(time.Second),
 		Type:         TypeMultipart,
 		Meta:         up.Meta,
 		Attrs:        up.Attrs,

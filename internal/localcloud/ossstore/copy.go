@@ -46,7 +46,7 @@ func (s *Store) CopyObject(src Object, dstBucket, dstKey string, o CopyOptions) 
 		Size:         info.Size,
 		ETag:         info.ETag,
 		CRC64:        info.CRC64,
-		LastModified: time.Now().UTC().Truncate(time.Second),
+		LastModified: s.stamp(time.Second),
 		Type:         info.Type,
 		Meta:         o.Meta.canonical(),
 		Attrs:        o.Attrs.clone(),

@@ -1,5 +1,5 @@
 // Package ossstore is the on-disk storage of the local OSS endpoint: buckets
-// (with their CORS rules), objects, multipart uploads and their parts. The
+// (with their configuration), objects, multipart uploads and their parts. The
 // HTTP handler does authentication, XML and HTTP; this package owns storage
 // semantics, integrity and crash safety.
 //
@@ -8,7 +8,7 @@
 //	<dir>/LOCK                                 flock held while a Store is open
 //	<dir>/tmp/                                 temp files and dirs, wiped by Open
 //	<dir>/trash/                               removed uploads, wiped by Open
-//	<dir>/buckets/<bucket>/bucket.json         name, creation time, CORS rules
+//	<dir>/buckets/<bucket>/bucket.json         name, creation time, configuration (CORS, ACL, overwrite, lifecycle)
 //	<dir>/buckets/<bucket>/objects/<hh>/<sha256(key)>.json   object record (commit point)
 //	<dir>/buckets/<bucket>/blobs/<blob>        data of a Normal object
 //	<dir>/buckets/<bucket>/blobs/<blob>/00000… hard links to the parts of a Multipart object

@@ -149,7 +149,7 @@ func (s *Store) InitiateUpload(bucket, key string, meta Meta, attrs Attrs) (*Upl
 	u := &uploadRecord{
 		Key:       key,
 		UploadID:  newUploadID(),
-		Initiated: time.Now().UTC().Truncate(time.Millisecond),
+		Initiated: s.stamp(time.Millisecond),
 		Meta:      meta.canonical(),
 		Attrs:     attrs.clone(),
 	}
@@ -210,7 +210,7 @@ func (s *Store) commitPart(bucket, key, uploadID string, n int, r *received) (*P
 		Size:         r.size,
 		ETag:         r.etag(),
 		CRC64:        r.crc64,
-		LastModified: time.Now().UTC().Truncate(time.Millisecond),
+		LastModified: s.stamp(time.Millisecond),
 	}
 	// Everything up to the record's rename happens outside the upload's lock,
 	// so parallel parts of one upload overlap their fsyncs: the data file is

@@ -209,7 +209,7 @@ func (s *Store) PutObject(bucket, key string, body io.Reader, size int64, meta M
 		Size:         r.size,
 		ETag:         r.etag(),
 		CRC64:        r.crc64,
-		LastModified: time.Now().UTC().Truncate(time.Second),
+		LastModified: s.stamp(time.Second),
 		Type:         TypeNormal,
 		Meta:         meta.canonical(),
 		Attrs:        o.Attrs.clone(),
@@ -253,18 +253,5 @@ func (s *Store) DeleteObject(bucket, key string) error {
 		unlock()
 		return err
 	}
-	path := s.objectPath(bucket, key)
-	if err := os.Remove(path); err != nil {
-		unlock()
-		return fmt.Errorf("delete object: %w", err)
-	}
-	s.keyIndex(bucket).remove(key)
-	err = syncDir(filepath.Dir(path))
-	unlock()
-	if err != nil {
-		return fmt.Errorf("delete object: %w", err)
-	}
-	s.step("delete:committed")
-	s.dropBlob(bucket, rec.Blob)
-	return nil
+	return s.removeRecord(bucket, rec, unlock)
 }

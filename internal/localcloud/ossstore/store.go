@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ossup/ossup/internal/localcloud/osserr"
@@ -19,6 +20,11 @@ type Options struct {
 	// (listed in the package documentation) so that crash tests can kill the
 	// process exactly there.
 	OnStep func(step string)
+	// Now is the clock stored data is stamped with: objects' Last-Modified,
+	// uploads' initiation time, parts' and buckets' creation times. Lifecycle
+	// rules age data against the same clock, so a test can move it to age
+	// data without waiting. Default time.Now.
+	Now func() time.Time
 }
 
 // Store is the on-disk storage of the local OSS. It is safe for concurrent
@@ -59,6 +65,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Store{
 		dir:      dir,
 		opts:     opts,
@@ -84,6 +93,12 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	return s.lockFile.Close()
+}
+
+// stamp is the current time of the store's clock, in UTC, at the precision
+// a record keeps.
+func (s *Store) stamp(precision time.Duration) time.Time {
+	return s.opts.Now().UTC().Truncate(precision)
 }
 
 func (s *Store) step(name string) {

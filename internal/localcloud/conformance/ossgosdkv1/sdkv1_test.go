@@ -369,3 +369,71 @@ func TestSDKv1UploadFileResume(t *testing.T) {
 		})
 	}
 }
+
+// TestSDKv1Lifecycle sets, reads and deletes a bucket lifecycle with SDK v1
+// (V1 and V4), including its overlap option, and sees a rule applied.
+func TestSDKv1Lifecycle(t *testing.T) {
+	clock := localcloud.NewManualClock(time.Now().UTC())
+	cl, err := localcloud.Start(localcloud.Config{DataDir: t.TempDir(), OSSAddr: "127.0.0.1:0", STSAddr: "127.0.0.1:0",
+		DataClock: clock.Now, LifecycleInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	for _, s := range signings(cl) {
+		t.Run(s.name, func(t *testing.T) {
+			b := bucketFor(t, cl, rootCreds(cl), s)
+			c := b.Client
+			// The deprecated Date element: everything under the prefix is due.
+			byDate := oss.BuildLifecycleRuleByDate("rule1", s.name+"/one/", true, 2015, 11, 11)
+			byDays := oss.BuildLifecycleRuleByDays("rule2", s.name+"/two/", true, 3)
+			abort := oss.LifecycleRule{ID: "rule3", Prefix: s.name + "/", Status: "Enabled",
+				AbortMultipartUpload: &oss.LifecycleAbortMultipartUpload{Days: 1}}
+			if err := c.SetBucketLifecycle(localcloud.DevBucket, []oss.LifecycleRule{byDate, byDays, abort}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.GetBucketLifecycle(localcloud.DevBucket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Rules) != 3 || res.Rules[0].ID != "rule1" || res.Rules[0].Expiration.Date != "2015-11-11T00:00:00.000Z" ||
+				res.Rules[1].Expiration.Days != 3 || res.Rules[2].AbortMultipartUpload.Days != 1 {
+				t.Fatalf("GetBucketLifecycle: %+v", res.Rules)
+			}
+
+			key := s.name + "/two/old"
+			for _, k := range []string{key, s.name + "/one/x"} {
+				if err := b.PutObject(k, strings.NewReader("x")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			imur, err := b.InitiateMultipartUpload(s.name + "/upload")
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(5 * 24 * time.Hour)
+			rep, err := cl.RunLifecycle(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.ExpiredObjects) != 2 || rep.ExpiredObjects[0].Key != s.name+"/one/x" || rep.ExpiredObjects[1].Key != key ||
+				len(rep.AbortedUploads) != 1 || rep.AbortedUploads[0].UploadID != imur.UploadID {
+				t.Fatalf("lifecycle run: %+v", rep)
+			}
+			if ok, err := b.IsObjectExist(key); err != nil || ok {
+				t.Fatalf("IsObjectExist(%s) after expiry: %v %v", key, ok, err)
+			}
+
+			overlap := []oss.LifecycleRule{byDays, oss.BuildLifecycleRuleByDays("rule4", s.name+"/two/deeper/", true, 5)}
+			serviceErr(t, "overlapping prefixes", c.SetBucketLifecycle(localcloud.DevBucket, overlap), http.StatusBadRequest, "InvalidArgument")
+			if err := c.SetBucketLifecycle(localcloud.DevBucket, overlap, oss.AllowSameActionOverLap(true)); err != nil {
+				t.Fatalf("overlap allowed: %v", err)
+			}
+			if err := c.DeleteBucketLifecycle(localcloud.DevBucket); err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.GetBucketLifecycle(localcloud.DevBucket)
+			serviceErr(t, "GetBucketLifecycle after delete", err, http.StatusNotFound, "NoSuchLifecycle")
+		})
+	}
+}
