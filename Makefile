@@ -50,6 +50,8 @@ deps:
 	@# npm install, not ci: the registry lacks workerd's macOS/Windows builds of this
 	@# version, so ci refuses the lock; install leaves it unchanged.
 	npm install --prefix worker --no-audit --no-fund
+	@# wat2wasm, for wasm/crckernel's test that crc64.wasm is built from crc64.wat.
+	npm ci --prefix wasm/crckernel/wabt --no-audit --no-fund
 	@missing=$$(for p in $(BROWSER_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	 if [ -n "$$missing" ]; then echo "installing from Debian for the browser tests:" $$missing; \
 	   $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
@@ -75,6 +77,8 @@ bench: deps build worker
 	$(GO) run ./bench/sessions -rounds $(BENCHRUNS)
 	$(GO) run ./bench/worker -dir worker -rounds $(BENCHRUNS)
 	$(GO) run ./bench/assets -web web
+	@# CRC-64 in a Web Worker: hash/crc64 against wasm/crckernel, in the three browsers.
+	$(GO) run ./bench/crc -runs $(BENCHRUNS) -browsers chromium,firefox,webkit
 	@# In headless Chromium, side by side: loopback at full speed (CPU cost), then one shared link.
 	$(GO) run ./bench/browser -runs $(BENCHRUNS) $(if $(BENCHFULL),-full)
 	$(GO) run ./bench/browser -runs $(BENCHRUNS) -link-mbps $(BENCHLINK) -no-resume -no-load -out bench/results/link $(if $(BENCHFULL),-full)
