@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -68,6 +69,7 @@ type Config struct {
 	AllowedTypes    string        // OSSUP_ALLOWED_TYPES
 	AllowedExts     string        // OSSUP_ALLOWED_EXTENSIONS
 	InlineTypes     string        // OSSUP_INLINE_TYPES: shown inline, the rest stored as attachments
+	DevExpose       bool          // OSSUP_DEV_EXPOSE: dev mode may listen beyond loopback
 	PartSize        int64         // OSSUP_PART_SIZE (bytes)
 	Concurrency     int           // OSSUP_CONCURRENCY
 	STSDuration     time.Duration // OSSUP_STS_DURATION
@@ -160,12 +162,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Concurrency = int(number("OSSUP_CONCURRENCY", 4, 1, 64))
 	c.RateLimitIP = number("OSSUP_RATE_LIMIT_IP", 20, 0.01, 1e6)
 	c.RateLimitUser = number("OSSUP_RATE_LIMIT_USER", 10, 0.01, 1e6)
-	switch v := get("OSSUP_TRUST_PROXY", "false"); v {
-	case "true", "false":
-		c.TrustProxy = v == "true"
-	default:
-		errs = append(errs, fmt.Errorf("OSSUP_TRUST_PROXY: %q is neither true nor false", v))
+	boolean := func(name string) bool {
+		switch v := get(name, "false"); v {
+		case "true", "false":
+			return v == "true"
+		default:
+			errs = append(errs, fmt.Errorf("%s: %q is neither true nor false", name, v))
+		}
+		return false
 	}
+	c.TrustProxy = boolean("OSSUP_TRUST_PROXY")
+	c.DevExpose = boolean("OSSUP_DEV_EXPOSE")
 	if c.STSDuration < 15*time.Minute && c.MinSTSDuration == 0 && getenv("OSSUP_STS_MIN_DURATION") == "" {
 		errs = append(errs, fmt.Errorf("OSSUP_STS_DURATION: %s is below STS's 900 s minimum", c.STSDuration))
 	}
@@ -209,8 +216,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	switch c.Mode {
 	case ModeDev:
-		if c.AccessKeyID == "" && c.AccessKeySecret == "" {
-			c.AccessKeyID, c.AccessKeySecret = devAccessKeyID, devAccessKeySecret
+		// Without keys, the server generates the local cloud's root keys
+		// for the data dir at its first start (devkeys.go).
+		for _, a := range []struct{ name, addr string }{
+			{"OSSUP_ADDR", c.Addr}, {"OSSUP_LOCAL_OSS_ADDR", c.LocalOSSAddr}, {"OSSUP_LOCAL_STS_ADDR", c.LocalSTSAddr},
+		} {
+			if !c.DevExpose && !loopbackAddr(a.addr) {
+				errs = append(errs, fmt.Errorf("%s: %q is not a loopback address. Dev mode has anonymous users, fault injection and a local cloud whose root keys are printed; "+
+					"listening beyond this machine would hand them to the network. Use 127.0.0.1:<port>, or set OSSUP_DEV_EXPOSE=true if the network is yours alone (a container, a VM)", a.name, a.addr))
+			}
 		}
 		if c.RoleARN == "" {
 			c.RoleARN = devRoleARN
@@ -319,4 +333,25 @@ func NewLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// loopbackAddr reports a host:port whose host is a loopback IP or
+// localhost; an empty host ("":8080) listens everywhere.
+func loopbackAddr(hostport string) bool {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	return loopbackHost(h)
+}
+
+// loopbackHost reports a loopback IP (127.0.0.0/8, ::1) or localhost
+// (also *.localhost, which resolves to loopback by RFC 6761 and in every
+// browser).
+func loopbackHost(h string) bool {
+	h = strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.IsLoopback()
+	}
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }

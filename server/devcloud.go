@@ -5,9 +5,7 @@ package server
 // build, which shares LoadConfig, does not link (and initialise on every
 // request) the local cloud; TestDevDefaultsMatchLocalCloud keeps them equal.
 const (
-	devAccessKeyID     = "LTAI5tOssupDevLocalKey01"
-	devAccessKeySecret = "ossupDevSecretNotForProduction"
-	devRoleARN         = "acs:ram::1000000000000000:role/ossup-uploader"
-	devBucket          = "dev-bucket"
-	devRegion          = "cn-hangzhou"
+	devRoleARN = "acs:ram::1000000000000000:role/ossup-uploader"
+	devBucket  = "dev-bucket"
+	devRegion  = "cn-hangzhou"
 )

@@ -36,6 +36,7 @@ type Server struct {
 	metrics *Metrics
 	minter  *stscreds.Minter
 	janitor *janitor.Janitor
+	devKeys bool // the root keys are the data dir's generated ones
 }
 
 // New builds the backend. In dev mode it starts the local cloud, creating the
@@ -52,14 +53,22 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}()
 	if cfg.Mode == ModeDev {
+		if s.cfg.AccessKeyID == "" {
+			k, err := devRootKeys(cfg.DataDir)
+			if err != nil {
+				return nil, err
+			}
+			s.cfg.AccessKeyID, s.cfg.AccessKeySecret, s.devKeys = k.AccessKeyID, k.AccessKeySecret, true
+		}
 		cl, err := localcloud.Start(localcloud.Config{
 			DataDir:         cfg.DataDir,
 			OSSAddr:         cfg.LocalOSSAddr,
 			STSAddr:         cfg.LocalSTSAddr,
 			Region:          cfg.Region,
-			AccessKeyID:     cfg.AccessKeyID,
-			AccessKeySecret: cfg.AccessKeySecret,
+			AccessKeyID:     s.cfg.AccessKeyID,
+			AccessKeySecret: s.cfg.AccessKeySecret,
 			Bucket:          cfg.Bucket,
+			CORSOrigins:     devOrigins(cfg.Addr, cfg.CORSOrigins),
 			RoleARN:         cfg.RoleARN,
 			MinSTSDuration:  cfg.MinSTSDuration,
 			Faults:          cfg.Faults,
@@ -189,9 +198,18 @@ func (s *Server) ready(c echo.Context) error {
 	return c.String(http.StatusOK, "ok\n")
 }
 
-// Listen opens the backend's listener.
+// Listen opens the backend's listener. In dev mode the bucket's CORS rule
+// then names the demo page's origin with the port actually bound.
 func (s *Server) Listen() (net.Listener, error) {
-	return net.Listen("tcp", s.cfg.Addr)
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil || s.cloud == nil {
+		return ln, err
+	}
+	if err := s.cloud.SetCORSOrigins(devOrigins(ln.Addr().String(), s.cfg.CORSOrigins)); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("dev bucket CORS: %w", err)
+	}
+	return ln, nil
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully. The janitor
@@ -247,9 +265,9 @@ func (s *Server) Banner(addr string) string {
 		fmt.Fprintf(&b, "  local STS         %s\n", s.cloud.STSEndpoint)
 		fmt.Fprintf(&b, "  admin (loopback)  %s/-/faults  %s/-/stats\n", s.cloud.OSSEndpoint, s.cloud.OSSEndpoint)
 		fmt.Fprintf(&b, "  data dir          %s\n", s.cfg.DataDir)
-		if s.cfg.AccessKeyID == localcloud.DevAccessKeyID {
-			fmt.Fprintf(&b, "  dev keys          OSS_ACCESS_KEY_ID=%s OSS_ACCESS_KEY_SECRET=%s (local cloud only)\n",
-				localcloud.DevAccessKeyID, localcloud.DevAccessKeySecret)
+		if s.devKeys {
+			fmt.Fprintf(&b, "  root keys         OSS_ACCESS_KEY_ID=%s OSS_ACCESS_KEY_SECRET=%s (this data dir's, local cloud only: %s)\n",
+				s.cfg.AccessKeyID, s.cfg.AccessKeySecret, filepath.Join(s.cfg.DataDir, devKeysFile))
 		} else {
 			fmt.Fprintf(&b, "  keys              OSS_ACCESS_KEY_ID=%s (secret from OSS_ACCESS_KEY_SECRET, not shown)\n", s.cfg.AccessKeyID)
 		}

@@ -11,8 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/ossup/ossup/internal/localcloud"
 )
 
 // TestDevModeServes starts the backend as `make run` does (local cloud
@@ -55,11 +53,9 @@ func TestDevModeServes(t *testing.T) {
 		}
 	}
 
-	// The dev bucket exists with a permissive CORS rule: a preflight from any
-	// origin is granted by the local OSS, with Access-Control-Allow-Origin: *
-	// as OSS answers a "*" rule (and so never with credentials).
+	// The dev bucket exists, and its CORS rule admits the demo page.
 	req, _ := http.NewRequest(http.MethodOptions, srv.Cloud().OSSEndpoint+"/"+cfg.Bucket+"/x", nil)
-	req.Header.Set("Origin", "http://page.example")
+	req.Header.Set("Origin", base)
 	req.Header.Set("Access-Control-Request-Method", "PUT")
 	req.Header.Set("Access-Control-Request-Headers", "authorization,x-oss-date")
 	resp, err := http.DefaultClient.Do(req)
@@ -67,12 +63,12 @@ func TestDevModeServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Errorf("preflight on the dev bucket: %d %v", resp.StatusCode, resp.Header)
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != base {
+		t.Errorf("preflight from the demo page on the dev bucket: %d %v", resp.StatusCode, resp.Header)
 	}
 
 	banner := srv.Banner(ln.Addr().String())
-	for _, w := range []string{base, srv.Cloud().OSSEndpoint, srv.Cloud().STSEndpoint, localcloud.DevAccessKeyID, localcloud.DevAccessKeySecret, cfg.RoleARN} {
+	for _, w := range []string{base, srv.Cloud().OSSEndpoint, srv.Cloud().STSEndpoint, srv.Config().AccessKeyID, srv.Config().AccessKeySecret, cfg.RoleARN} {
 		if !strings.Contains(banner, w) {
 			t.Errorf("banner lacks %q:\n%s", w, banner)
 		}

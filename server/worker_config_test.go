@@ -13,11 +13,9 @@ import (
 
 func TestDevDefaultsMatchLocalCloud(t *testing.T) {
 	for name, pair := range map[string][2]string{
-		"access key id": {devAccessKeyID, localcloud.DevAccessKeyID},
-		"secret":        {devAccessKeySecret, localcloud.DevAccessKeySecret},
-		"role":          {devRoleARN, localcloud.DevRoleARN},
-		"bucket":        {devBucket, localcloud.DevBucket},
-		"region":        {devRegion, localcloud.DevRegion},
+		"role":   {devRoleARN, localcloud.DevRoleARN},
+		"bucket": {devBucket, localcloud.DevBucket},
+		"region": {devRegion, localcloud.DevRegion},
 	} {
 		if pair[0] != pair[1] {
 			t.Errorf("dev %s: server has %q, localcloud %q", name, pair[0], pair[1])
@@ -29,7 +27,7 @@ func TestDevDefaultsMatchLocalCloud(t *testing.T) {
 // address, disk, the local cloud, web assets and the janitor.
 var nativeOnly = []string{
 	"OSSUP_ADDR", "OSSUP_DATA_DIR", "OSSUP_LOCAL_OSS_ADDR", "OSSUP_LOCAL_STS_ADDR", "OSSUP_WEB_DIR",
-	"OSSUP_FAULTS", "OSSUP_STS_MIN_DURATION", "OSSUP_JANITOR_INTERVAL", "OSSUP_JANITOR_MAX_AGE",
+	"OSSUP_FAULTS", "OSSUP_STS_MIN_DURATION", "OSSUP_JANITOR_INTERVAL", "OSSUP_JANITOR_MAX_AGE", "OSSUP_DEV_EXPOSE",
 }
 
 // TestWorkerConfigNamesEverySetting: worker/workerd.capnp binds every

@@ -55,8 +55,11 @@ type Config struct {
 	// OSS, and allowed to call AssumeRole.
 	AccessKeyID, AccessKeySecret string
 	// Bucket is created at start if missing, with a CORS rule that allows
-	// every origin (the page is cross-origin to OSS, as in production).
+	// CORSOrigins (the page is cross-origin to OSS, as in production).
 	Bucket string
+	// CORSOrigins are the origins the bucket's CORS rule allows; nil allows
+	// every origin ("*"). The signing backend's dev mode names its own.
+	CORSOrigins []string
 	// RoleARN is the role the backend assumes; RolePolicy its permission
 	// policy (default: every OSS action on Bucket and its objects).
 	RoleARN, RolePolicy string
@@ -153,7 +156,7 @@ func Start(cfg Config) (*Cloud, error) {
 			_ = cl.Close()
 		}
 	}()
-	if err := ensureBucket(store, cfg.Bucket); err != nil {
+	if err := ensureBucket(store, cfg.Bucket, cfg.CORSOrigins); err != nil {
 		return nil, err
 	}
 	cl.STS, err = stsserver.New(stsserver.Config{
@@ -246,16 +249,19 @@ func (cl *Cloud) RunLifecycle(ctx context.Context) (*osslifecycle.Report, error)
 	return cl.Lifecycle.Run(ctx)
 }
 
-// ensureBucket creates the bucket if missing and (re)applies the permissive
-// dev CORS rule.
-func ensureBucket(store *ossstore.Store, name string) error {
+// ensureBucket creates the bucket if missing and (re)applies the dev CORS
+// rule for origins (nil: every origin).
+func ensureBucket(store *ossstore.Store, name string, origins []string) error {
 	if _, err := store.Bucket(name); err != nil {
 		if err := store.CreateBucket(name); err != nil {
 			return fmt.Errorf("localcloud: create bucket %s: %w", name, err)
 		}
 	}
+	if origins == nil {
+		origins = []string{"*"}
+	}
 	rule := ossstore.CORSRule{
-		AllowedOrigins: []string{"*"},
+		AllowedOrigins: origins,
 		AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
 		AllowedHeaders: []string{"*"},
 		ExposeHeaders:  ExposedHeaders,
@@ -321,4 +327,10 @@ func unknownKey(id string) error {
 
 func invalidToken() error {
 	return osserr.New(http.StatusForbidden, "InvalidSecurityToken", "The security token you provided is invalid.")
+}
+
+// SetCORSOrigins replaces the origins the bucket's CORS rule allows, for a
+// backend that learns its own origin only once it listens.
+func (cl *Cloud) SetCORSOrigins(origins []string) error {
+	return ensureBucket(cl.Store, cl.Config.Bucket, origins)
 }
