@@ -111,10 +111,45 @@ func TestMetricsLoopbackOnly(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
-	req.RemoteAddr = "203.0.113.9:5555"
-	rec := newRecorderFor(b.srv, req)
-	if rec != http.StatusForbidden {
-		t.Errorf("metrics from a public address: %d", rec)
+	for name, tc := range map[string]struct {
+		peer, host string
+		hdr        []string
+	}{
+		"a public peer":                 {"203.0.113.9:5555", "127.0.0.1:8080", nil},
+		"a DNS-rebound Host":            {"127.0.0.1:5555", "rebind.evil.example:8080", nil},
+		"a rebound Host without port":   {"127.0.0.1:5555", "evil.example", nil},
+		"a same-host proxy (XFF)":       {"127.0.0.1:5555", "127.0.0.1:8080", []string{"X-Forwarded-For", "203.0.113.9"}},
+		"a same-host proxy (Forwarded)": {"[::1]:5555", "localhost:8080", []string{"Forwarded", "for=203.0.113.9"}},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
+		req.RemoteAddr, req.Host = tc.peer, tc.host
+		for i := 0; i+1 < len(tc.hdr); i += 2 {
+			req.Header.Set(tc.hdr[i], tc.hdr[i+1])
+		}
+		if code := newRecorderFor(b.srv, req); code != http.StatusForbidden {
+			t.Errorf("metrics from %s: %d, want 403", name, code)
+		}
+	}
+	for _, host := range []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080", "localhost"} {
+		req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
+		req.RemoteAddr, req.Host = "127.0.0.1:5555", host
+		if code := newRecorderFor(b.srv, req); code != http.StatusOK {
+			t.Errorf("metrics from this machine as %s: %d", host, code)
+		}
+	}
+}
+
+func TestMetricsToken(t *testing.T) {
+	const token = "metrics-token-0123456789"
+	b := startBackend(t, merge(tokenAuth, map[string]string{"OSSUP_METRICS_TOKEN": token}))
+	for auth, want := range map[string]int{"": 401, "Bearer wrong-token-000000000": 401, "Bearer " + token: 200, token: 401} {
+		req, _ := http.NewRequest(http.MethodGet, "/metrics", nil)
+		req.RemoteAddr, req.Host = "203.0.113.9:5555", "metrics.example.com"
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		if code := newRecorderFor(b.srv, req); code != want {
+			t.Errorf("metrics with Authorization %q from elsewhere: %d, want %d", auth, code, want)
+		}
 	}
 }

@@ -70,6 +70,7 @@ type Config struct {
 	AllowedExts     string        // OSSUP_ALLOWED_EXTENSIONS
 	InlineTypes     string        // OSSUP_INLINE_TYPES: shown inline, the rest stored as attachments
 	DevExpose       bool          // OSSUP_DEV_EXPOSE: dev mode may listen beyond loopback
+	MetricsToken    string        // OSSUP_METRICS_TOKEN: bearer token for /metrics from anywhere (never logged)
 	PartSize        int64         // OSSUP_PART_SIZE (bytes)
 	Concurrency     int           // OSSUP_CONCURRENCY
 	STSDuration     time.Duration // OSSUP_STS_DURATION
@@ -124,6 +125,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.CredentialScope = get("OSSUP_CREDENTIAL_SCOPE", "object")
 	c.WebhookURL = get("OSSUP_WEBHOOK_URL", "")
 	c.WebhookSecret = get("OSSUP_WEBHOOK_SECRET", "")
+	c.MetricsToken = get("OSSUP_METRICS_TOKEN", "")
 	for _, o := range strings.Split(get("OSSUP_CORS_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, o)
@@ -268,6 +270,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.Secret != "" && len(c.Secret) < 32 {
 		errs = append(errs, errors.New("OSSUP_SECRET must be at least 32 characters"))
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("OSSUP_METRICS_TOKEN must be at least 16 characters"))
 	}
 	if c.PreviousSecret != "" && len(c.PreviousSecret) < 32 {
 		errs = append(errs, errors.New("OSSUP_SECRET_PREVIOUS must be at least 32 characters"))

@@ -169,7 +169,7 @@ func (s *Server) Minter() *stscreds.Minter { return s.minter }
 // metrics and the web assets.
 func (s *Server) routes() *echo.Echo {
 	e := s.app.routes(s.ready, s.metrics.middleware)
-	e.GET("/metrics", s.metrics.handler())
+	e.GET("/metrics", s.metrics.handler(), AdminGuard(AdminGuardConfig{Token: s.cfg.MetricsToken, What: "metrics"}))
 	e.GET("/*", s.assets.handler)
 	e.HEAD("/*", s.assets.handler)
 	return e

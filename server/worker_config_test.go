@@ -27,7 +27,7 @@ func TestDevDefaultsMatchLocalCloud(t *testing.T) {
 // address, disk, the local cloud, web assets and the janitor.
 var nativeOnly = []string{
 	"OSSUP_ADDR", "OSSUP_DATA_DIR", "OSSUP_LOCAL_OSS_ADDR", "OSSUP_LOCAL_STS_ADDR", "OSSUP_WEB_DIR",
-	"OSSUP_FAULTS", "OSSUP_STS_MIN_DURATION", "OSSUP_JANITOR_INTERVAL", "OSSUP_JANITOR_MAX_AGE", "OSSUP_DEV_EXPOSE",
+	"OSSUP_FAULTS", "OSSUP_STS_MIN_DURATION", "OSSUP_JANITOR_INTERVAL", "OSSUP_JANITOR_MAX_AGE", "OSSUP_DEV_EXPOSE", "OSSUP_METRICS_TOKEN",
 }
 
 // TestWorkerConfigNamesEverySetting: worker/workerd.capnp binds every
