@@ -506,3 +506,44 @@ func TestCloudModeAgainstLocalCloud(t *testing.T) {
 		t.Fatalf("complete in cloud mode: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestCORSWildcardWithoutCredentials: "*" admits any origin as
+// Access-Control-Allow-Origin: * and never with credentials; an origin
+// listed by name beside it is echoed with credentials.
+func TestCORSWildcardWithoutCredentials(t *testing.T) {
+	b := startBackend(t, merge(tokenAuth, map[string]string{"OSSUP_CORS_ORIGINS": "*,https://app.example"}))
+	alice := b.client(t, aliceToken)
+	for _, tc := range []struct {
+		origin, allow string
+		creds         bool
+	}{
+		{"https://any.example", "*", false},
+		{"http://127.0.0.1:1234", "*", false},
+		{"https://app.example", "https://app.example", true},
+	} {
+		req, _ := http.NewRequest(http.MethodOptions, b.base+"/api/v1/uploads", nil)
+		req.Header.Set("Origin", tc.origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		r := alice.post("/api/v1/uploads", map[string]any{"name": "a", "size": 1}, "Origin", tc.origin)
+		for what, h := range map[string]http.Header{"preflight": resp.Header, "request": r.Header} {
+			if got := h.Get("Access-Control-Allow-Origin"); got != tc.allow {
+				t.Errorf("%s from %s: Access-Control-Allow-Origin %q, want %q", what, tc.origin, got, tc.allow)
+			}
+			if got := h.Get("Access-Control-Allow-Credentials") == "true"; got != tc.creds {
+				t.Errorf("%s from %s: Allow-Credentials %v, want %v", what, tc.origin, got, tc.creds)
+			}
+			if !strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin") {
+				t.Errorf("%s from %s: no Vary: Origin (%v)", what, tc.origin, h)
+			}
+		}
+		if resp.Header.Get("Access-Control-Allow-Headers") == "" || resp.StatusCode != http.StatusNoContent {
+			t.Errorf("preflight from %s: %d %v", tc.origin, resp.StatusCode, resp.Header)
+		}
+	}
+}

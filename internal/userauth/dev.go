@@ -33,8 +33,8 @@ type devAuth struct {
 }
 
 // NewDev returns the dev-mode Authenticator: every browser gets an anonymous identity "dev-" + 16 base32
-// characters, kept in an HMAC-SHA256-signed cookie (HttpOnly, SameSite=Lax, Path=/, 400-day Max-Age, Secure when
-// the request came over TLS). A missing, malformed or tampered cookie mints a fresh identity; a forged id is never
+// characters, kept in an HMAC-SHA256-signed cookie (HttpOnly, Path=/, 400-day Max-Age; SameSite=None and Secure
+// when the request came over TLS, SameSite=Lax otherwise). A missing, malformed or tampered cookie mints a fresh identity; a forged id is never
 // accepted. It never fails, and marks every response with "X-Ossup-Auth: dev". secret must be ≥ 32 bytes.
 func NewDev(secret []byte) (Authenticator, error) {
 	if len(secret) < MinSecretLen {
@@ -57,14 +57,25 @@ func (d *devAuth) Authenticate(w http.ResponseWriter, r *http.Request) (User, er
 	if err != nil {
 		return User{}, fmt.Errorf("userauth: minting dev identity: %w", err)
 	}
+	// Over https the cookie is SameSite=None, so a page on another site
+	// (where the browser still allows third-party cookies) keeps its
+	// identity. Over plain http it stays Lax: None needs Secure, and a
+	// Secure cookie over http is refused by WebKit even on loopback
+	// (measured: WebKitGTK 2.50 drops it; Chromium 156 and Firefox 153 keep
+	// it), which would cost same-site pages their identity.
+	secure := r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	sameSite := http.SameSiteLaxMode
+	if secure {
+		sameSite = http.SameSiteNoneMode
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     DevCookieName,
 		Value:    id + "." + d.mac(id),
 		Path:     "/",
 		MaxAge:   devCookieMaxAge,
 		HttpOnly: true,
-		SameSite: http.SameSiteLaxMode,
-		Secure:   r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"),
+		SameSite: sameSite,
+		Secure:   secure,
 	})
 	return User{ID: id, Dev: true}, nil
 }

@@ -143,8 +143,10 @@ func TestDevSecureCookieOverTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(authHandler(newTestDev(t, 1)))
 	defer srv.Close()
 	res := call(t, srv.Client(), srv.URL)
-	if ck := devCookie(t, res); ck == nil || !ck.Secure {
-		t.Fatalf("cookie over TLS not Secure: %+v", ck)
+	// Over https the identity may travel cross-site, where the browser
+	// allows third-party cookies.
+	if ck := devCookie(t, res); ck == nil || !ck.Secure || ck.SameSite != http.SameSiteNoneMode {
+		t.Fatalf("cookie over TLS not Secure with SameSite=None: %+v", ck)
 	}
 
 	plain := serveAuth(t, newTestDev(t, 1))
@@ -155,8 +157,8 @@ func TestDevSecureCookieOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
-		t.Fatalf("cookie behind a TLS proxy not Secure: %v", cs)
+	if cs := resp.Cookies(); len(cs) != 1 || !cs[0].Secure || cs[0].SameSite != http.SameSiteNoneMode {
+		t.Fatalf("cookie behind a TLS proxy not Secure with SameSite=None: %v", cs)
 	}
 }
 
