@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,14 +130,24 @@ func decode(c echo.Context, v any) error {
 	if c.Request().ContentLength > maxJSONBody {
 		return newAPIError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than 16 KiB")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxJSONBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxJSONBody))
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return newAPIError(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than 16 KiB")
 		}
+		return newAPIError(http.StatusBadRequest, "invalid_json", "the body could not be read")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return newAPIError(http.StatusBadRequest, "invalid_json", jsonMessage(err))
+	}
+	if name := duplicateKey(raw); name != "" {
+		// encoding/json keeps the last of duplicate keys; a proxy or
+		// another parser in front may keep the first, and the two would
+		// disagree about what was asked.
+		return newAPIError(http.StatusBadRequest, "invalid_json", fmt.Sprintf("field %q appears more than once", name))
 	}
 	if dec.More() {
 		return newAPIError(http.StatusBadRequest, "invalid_json", "the body must be a single JSON object")
@@ -145,6 +156,57 @@ func decode(c echo.Context, v any) error {
 		return newAPIError(http.StatusBadRequest, "invalid_json", "the body must be a single JSON object")
 	}
 	return nil
+}
+
+// duplicateKey returns a key that appears twice in one object of the
+// well-formed JSON raw, or "".
+func duplicateKey(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	type frame struct {
+		object  bool
+		keys    map[string]bool
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.object {
+					top.wantKey = true // the container was a value
+				}
+				stack = append(stack, &frame{object: t == '{', keys: map[string]bool{}, wantKey: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 && stack[len(stack)-1].object {
+					stack[len(stack)-1].wantKey = true
+				}
+			}
+		default:
+			if top == nil || !top.object {
+				continue
+			}
+			if top.wantKey {
+				k, _ := t.(string)
+				if top.keys[k] {
+					return k
+				}
+				top.keys[k] = true
+				top.wantKey = false
+			} else {
+				top.wantKey = true
+			}
+		}
+	}
 }
 
 func jsonMessage(err error) string {
@@ -224,7 +286,7 @@ func (a *API) create(c echo.Context) error {
 	}
 	stored := a.Policy.Store(f)
 	t := ticket.Ticket{
-		UserID: user.ID, Bucket: a.Target.Bucket, Key: key, Name: f.Name, Size: f.Size,
+		UserID: user.ID, Bucket: a.Target.Bucket, Key: key, Name: objectkey.DisplayName(f.Name), Size: f.Size,
 		ContentType: stored.ContentType, ContentDisposition: stored.ContentDisposition,
 		IssuedAt: now, Expires: now.Add(a.TicketTTL),
 	}

@@ -339,6 +339,8 @@ func TestHostileInputs(t *testing.T) {
 		{"fractional size", []byte(`{"name":"a","size":1.5}`), "", 400, "invalid_json"},
 		{"unknown field", []byte(`{"name":"a","size":1,"admin":true}`), "", 400, "invalid_json"},
 		{"trailing data", []byte(`{"name":"a","size":1}{}`), "", 400, "invalid_json"},
+		{"duplicate size", []byte(`{"name":"a","size":1,"size":99999999999}`), "", 400, "invalid_json"},
+		{"duplicate name", []byte(`{"name":"a.png","size":1,"name":"a.html"}`), "", 400, "invalid_json"},
 		{"empty body", []byte(``), "", 400, "invalid_json"},
 		{"not JSON", []byte(`name=a&size=1`), "", 400, "invalid_json"},
 		{"form content type", []byte(`{"name":"a","size":1}`), "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
@@ -545,5 +547,23 @@ func TestCORSWildcardWithoutCredentials(t *testing.T) {
 		if resp.Header.Get("Access-Control-Allow-Headers") == "" || resp.StatusCode != http.StatusNoContent {
 			t.Errorf("preflight from %s: %d %v", tc.origin, resp.StatusCode, resp.Header)
 		}
+	}
+}
+
+// TestNamesEchoedWithoutBidiControls: a name with a bidi override comes
+// back from complete (and so in the webhook) with the override replaced.
+func TestNamesEchoedWithoutBidiControls(t *testing.T) {
+	b := startBackend(t, tokenAuth)
+	alice := b.client(t, aliceToken)
+	data := []byte("x")
+	s := alice.mustCreate("invoice\u202efdp.exe", 1)
+	upload(t, s, data)
+	r := alice.post("/api/v1/uploads/complete", map[string]any{"ticket": s.Ticket, "size": len(data), "crc64": crcString(data)})
+	var obj uploadapi.Object
+	if r.Status != 200 || json.Unmarshal(r.Body, &obj) != nil {
+		t.Fatalf("complete: %d %s", r.Status, r.Body)
+	}
+	if strings.ContainsRune(obj.Name, '\u202e') || obj.Name != "invoice\ufffdfdp.exe" {
+		t.Fatalf("name echoed as %q", obj.Name)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -88,9 +89,8 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 	}
 	ossHost, ossProto := splitEndpoint(cfg.OSSEndpoint, "https")
 	endpoint := ossProto + "://" + ossHost
-	pathStyle := isLocalHost(ossHost)
 	objects, err := newSignedObjects(signedObjectsConfig{
-		Endpoint: endpoint, PathStyle: pathStyle, Region: cfg.Region, Bucket: cfg.Bucket,
+		Endpoint: endpoint, PathStyle: isLocalHost(ossHost), Region: cfg.Region, Bucket: cfg.Bucket,
 		AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, HTTPDo: hc,
 	})
 	if err != nil {
@@ -110,11 +110,24 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 		Minter:   a.minter,
 		Objects:  objects,
 		Webhook:  hook,
-		Target:   Target{Bucket: cfg.Bucket, Region: cfg.Region, Endpoint: endpoint, PathStyle: pathStyle},
+		Target:   browserTarget(cfg, endpoint),
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency, TicketTTL: cfg.TicketTTL,
 		Now: time.Now, Log: log, Metrics: metrics,
 	}
 	return a, nil
+}
+
+// browserTarget is where browsers upload: OSSUP_PUBLIC_OSS_ENDPOINT if set,
+// else the endpoint the backend uses. The local OSS serves virtual-hosted
+// requests only under localhost, so in dev mode browsers always address it
+// path-style, whatever name they reach it by; real OSS is path-style only
+// on an IP or localhost endpoint (there is no DNS for <bucket>.<ip>).
+func browserTarget(cfg Config, endpoint string) Target {
+	if cfg.PublicOSSEndpoint != "" {
+		endpoint = strings.TrimSuffix(cfg.PublicOSSEndpoint, "/")
+	}
+	host, _ := splitEndpoint(endpoint, "https")
+	return Target{Bucket: cfg.Bucket, Region: cfg.Region, Endpoint: endpoint, PathStyle: cfg.Mode == ModeDev || isLocalHost(host)}
 }
 
 func authenticator(cfg Config, secret []byte, hc DoFunc) (userauth.Authenticator, error) {

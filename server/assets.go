@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -32,6 +33,9 @@ import (
 type Assets struct {
 	files map[string]*asset
 	wg    sync.WaitGroup
+	// connectSrc are the origins pages and workers may connect to besides
+	// their own (SetConnectSrc).
+	connectSrc []string
 }
 
 type asset struct {
@@ -39,6 +43,8 @@ type asset struct {
 	body      []byte
 	hash      string
 	immutable bool
+	// scripts are the CSP sources of an HTML file's inline scripts.
+	scripts []string
 
 	mu     sync.RWMutex
 	gz, br []byte
@@ -118,8 +124,52 @@ func LoadAssets(dir string) (*Assets, error) {
 			return nil, fmt.Errorf("load web assets: %s references missing files %s", e.rel, strings.Join(missing, ", "))
 		}
 		a.add(e.rel, body)
+		scripts := inlineScripts(body)
+		a.files["/"+e.rel].scripts = scripts
+		if u, ok := a.URL(e.rel); ok {
+			a.files[u].scripts = scripts
+		}
 	}
 	return a, nil
+}
+
+var (
+	inlineScript  = regexp.MustCompile(`(?is)<script\b([^>]*)>(.*?)</script>`)
+	scriptSrcAttr = regexp.MustCompile(`(?i)\bsrc\s*=`)
+)
+
+// inlineScripts are the CSP hash sources ('sha256-...') of the inline
+// scripts in an HTML body: the demo's module bootstrap runs under
+// script-src 'self' without 'unsafe-inline'.
+func inlineScripts(body []byte) []string {
+	var out []string
+	for _, m := range inlineScript.FindAllSubmatch(body, -1) {
+		if scriptSrcAttr.Match(m[1]) {
+			continue
+		}
+		sum := sha256.Sum256(m[2])
+		out = append(out, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+	}
+	return out
+}
+
+// SetConnectSrc names the origins (the OSS endpoint browsers are told)
+// that the served pages and workers may connect to.
+func (a *Assets) SetConnectSrc(origins ...string) { a.connectSrc = origins }
+
+// csp is the Content-Security-Policy of a page or script: only this
+// origin's scripts (and the page's own inline ones, by hash), WebAssembly
+// compiled by them, workers from here or blob:, requests to here and the
+// OSS endpoint, no plugins, frames, base rewriting or form posts
+// elsewhere. Scripts get it too: a dedicated worker runs under the policy
+// its script was served with.
+func (a *Assets) csp(f *asset) string {
+	script := append([]string{"'self'", "'wasm-unsafe-eval'"}, f.scripts...)
+	connect := append([]string{"'self'"}, a.connectSrc...)
+	return "default-src 'none'; script-src " + strings.Join(script, " ") +
+		"; worker-src 'self' blob:; connect-src " + strings.Join(connect, " ") +
+		"; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; manifest-src 'self'" +
+		"; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 }
 
 // add registers body under its plain and hashed paths and returns the
@@ -238,6 +288,9 @@ func (a *Assets) handler(c echo.Context) error {
 	h.Set("ETag", etag)
 	h.Set("Content-Type", f.ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
+	if strings.HasPrefix(f.ctype, "text/html") || strings.Contains(f.ctype, "javascript") {
+		h.Set("Content-Security-Policy", a.csp(f))
+	}
 	if f.immutable {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {

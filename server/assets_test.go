@@ -5,6 +5,8 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"os"
@@ -151,5 +153,58 @@ func TestMetricsToken(t *testing.T) {
 		if code := newRecorderFor(b.srv, req); code != want {
 			t.Errorf("metrics with Authorization %q from elsewhere: %d, want %d", auth, code, want)
 		}
+	}
+}
+
+// TestDemoPageHasCSP: the demo page (the real web/index.html) and the
+// scripts are served with a Content-Security-Policy that admits only this
+// origin's scripts, the page's own inline bootstrap by its hash, and
+// requests to here and the OSS endpoint.
+func TestDemoPageHasCSP(t *testing.T) {
+	// The page and scripts as checked in; the built engine does not matter.
+	web := t.TempDir()
+	if err := os.CopyFS(web, os.DirFS(filepath.Join("..", "web"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"engine.wasm", "wasm_exec.js"} {
+		if _, err := os.Stat(filepath.Join(web, name)); err != nil {
+			if err := os.WriteFile(filepath.Join(web, name), []byte("stub"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b := startBackend(t, map[string]string{"OSSUP_WEB_DIR": web})
+	resp, err := http.Get(b.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csp := resp.Header.Get("Content-Security-Policy")
+	start := strings.Index(string(body), `<script type="module">`)
+	end := strings.Index(string(body), "</script>")
+	if start < 0 || end < start {
+		t.Fatalf("no inline module script in the demo page:\n%s", body)
+	}
+	sum := sha256.Sum256(body[start+len(`<script type="module">`) : end])
+	for _, want := range []string{
+		"default-src 'none'", "script-src 'self' 'wasm-unsafe-eval' 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'",
+		"connect-src 'self' " + b.srv.Cloud().OSSEndpoint, "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
+	} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("demo page CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "'unsafe-eval'") {
+		t.Errorf("demo page CSP allows inline or eval: %q", csp)
+	}
+	u, _ := b.srv.Assets().URL("ossup-worker.js")
+	resp, err = http.Get(b.base + u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if w := resp.Header.Get("Content-Security-Policy"); !strings.Contains(w, "connect-src 'self' "+b.srv.Cloud().OSSEndpoint) {
+		t.Errorf("worker script CSP %q", w)
 	}
 }

@@ -44,10 +44,13 @@ type Config struct {
 	Bucket          string // OSSUP_BUCKET
 	Region          string // OSSUP_REGION
 	RoleARN         string // OSSUP_ROLE_ARN
-	OSSEndpoint     string // OSSUP_OSS_ENDPOINT
+	OSSEndpoint     string // OSSUP_OSS_ENDPOINT: the backend's own way to OSS
 	STSEndpoint     string // OSSUP_STS_ENDPOINT
-	WebDir          string // OSSUP_WEB_DIR
-	LogLevel        string // OSSUP_LOG_LEVEL
+	// PublicOSSEndpoint is OSSUP_PUBLIC_OSS_ENDPOINT: the OSS endpoint
+	// browsers are told ("": the one the backend uses).
+	PublicOSSEndpoint string
+	WebDir            string // OSSUP_WEB_DIR
+	LogLevel          string // OSSUP_LOG_LEVEL
 	// Faults is OSSUP_FAULTS: fault injection for the local OSS (dev only).
 	Faults faults.Config
 	// MinSTSDuration is OSSUP_STS_MIN_DURATION: lets the local STS mint
@@ -95,20 +98,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return def
 	}
 	c := Config{
-		Addr:            get("OSSUP_ADDR", "127.0.0.1:8080"),
-		Mode:            Mode(get("OSSUP_MODE", string(ModeDev))),
-		DataDir:         get("OSSUP_DATA_DIR", "./data"),
-		LocalOSSAddr:    get("OSSUP_LOCAL_OSS_ADDR", "127.0.0.1:9000"),
-		LocalSTSAddr:    get("OSSUP_LOCAL_STS_ADDR", "127.0.0.1:9001"),
-		AccessKeyID:     get("OSS_ACCESS_KEY_ID", ""),
-		AccessKeySecret: get("OSS_ACCESS_KEY_SECRET", ""),
-		Bucket:          get("OSSUP_BUCKET", devBucket),
-		Region:          get("OSSUP_REGION", devRegion),
-		RoleARN:         get("OSSUP_ROLE_ARN", ""),
-		OSSEndpoint:     get("OSSUP_OSS_ENDPOINT", ""),
-		STSEndpoint:     get("OSSUP_STS_ENDPOINT", ""),
-		WebDir:          get("OSSUP_WEB_DIR", "./web"),
-		LogLevel:        get("OSSUP_LOG_LEVEL", "info"),
+		Addr:              get("OSSUP_ADDR", "127.0.0.1:8080"),
+		Mode:              Mode(get("OSSUP_MODE", string(ModeDev))),
+		DataDir:           get("OSSUP_DATA_DIR", "./data"),
+		LocalOSSAddr:      get("OSSUP_LOCAL_OSS_ADDR", "127.0.0.1:9000"),
+		LocalSTSAddr:      get("OSSUP_LOCAL_STS_ADDR", "127.0.0.1:9001"),
+		AccessKeyID:       get("OSS_ACCESS_KEY_ID", ""),
+		AccessKeySecret:   get("OSS_ACCESS_KEY_SECRET", ""),
+		Bucket:            get("OSSUP_BUCKET", devBucket),
+		Region:            get("OSSUP_REGION", devRegion),
+		RoleARN:           get("OSSUP_ROLE_ARN", ""),
+		OSSEndpoint:       get("OSSUP_OSS_ENDPOINT", ""),
+		STSEndpoint:       get("OSSUP_STS_ENDPOINT", ""),
+		PublicOSSEndpoint: get("OSSUP_PUBLIC_OSS_ENDPOINT", ""),
+		WebDir:            get("OSSUP_WEB_DIR", "./web"),
+		LogLevel:          get("OSSUP_LOG_LEVEL", "info"),
 	}
 	c.Auth = get("OSSUP_AUTH", "")
 	c.AuthTokens = get("OSSUP_AUTH_TOKENS", "")
@@ -178,6 +182,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.STSDuration < 15*time.Minute && c.MinSTSDuration == 0 && getenv("OSSUP_STS_MIN_DURATION") == "" {
 		errs = append(errs, fmt.Errorf("OSSUP_STS_DURATION: %s is below STS's 900 s minimum", c.STSDuration))
 	}
+	if c.PublicOSSEndpoint != "" {
+		if u, err := url.Parse(c.PublicOSSEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("OSSUP_PUBLIC_OSS_ENDPOINT: %q is not an http(s) origin such as https://oss-cn-hangzhou.aliyuncs.com", c.PublicOSSEndpoint))
+		} else if strings.Contains(u.Hostname(), "-internal.") {
+			errs = append(errs, fmt.Errorf("OSSUP_PUBLIC_OSS_ENDPOINT: %s is an internal endpoint, which browsers outside Alibaba Cloud's network cannot reach; use the public one", c.PublicOSSEndpoint))
+		}
+	}
+	if maxTicket := 30 * 24 * time.Hour; c.TicketTTL > maxTicket {
+		errs = append(errs, fmt.Errorf("OSSUP_TICKET_TTL: %s is longer than 30 days; a ticket is a bearer capability to upload, so keep it as short as a resumable upload needs (default 168h)", c.TicketTTL))
+	}
+	if c.JanitorInterval > 0 && c.JanitorMaxAge < c.TicketTTL {
+		errs = append(errs, fmt.Errorf("OSSUP_JANITOR_MAX_AGE: %s is shorter than OSSUP_TICKET_TTL (%s): the janitor would abort multipart uploads their tickets can still resume; raise it or shorten the ticket", c.JanitorMaxAge, c.TicketTTL))
+	}
 	if c.STSDuration > time.Hour {
 		errs = append(errs, fmt.Errorf("OSSUP_STS_DURATION: %s is above the role's 3600 s maximum", c.STSDuration))
 	}
@@ -228,6 +245,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 					"listening beyond this machine would hand them to the network. Use 127.0.0.1:<port>, or set OSSUP_DEV_EXPOSE=true if the network is yours alone (a container, a VM)", a.name, a.addr))
 			}
 		}
+		for name, v := range map[string]string{"OSSUP_OSS_ENDPOINT": c.OSSEndpoint, "OSSUP_STS_ENDPOINT": c.STSEndpoint} {
+			if v != "" {
+				errs = append(errs, fmt.Errorf("%s: dev mode runs its own OSS and STS on OSSUP_LOCAL_OSS_ADDR and OSSUP_LOCAL_STS_ADDR, so %s=%s would be ignored; "+
+					"to tell browsers another address for the local OSS (a tunnel, a container's port), set OSSUP_PUBLIC_OSS_ENDPOINT; to use real OSS, set OSSUP_MODE=cloud", name, name, v))
+			}
+		}
 		if c.RoleARN == "" {
 			c.RoleARN = devRoleARN
 		}
@@ -258,6 +281,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		if c.STSEndpoint == "" {
 			c.STSEndpoint = "sts." + c.Region + ".aliyuncs.com"
+		}
+		for name, v := range map[string]string{"OSSUP_OSS_ENDPOINT": c.OSSEndpoint, "OSSUP_STS_ENDPOINT": c.STSEndpoint, "OSSUP_PUBLIC_OSS_ENDPOINT": c.PublicOSSEndpoint} {
+			if host, proto := splitEndpoint(v, "https"); v != "" && proto == "http" && !loopbackAddrOrHost(host) {
+				errs = append(errs, fmt.Errorf("%s: %s is plain http: signed requests and the temporary credentials (an STS answer carries their secret) would cross the network unencrypted; use https://", name, v))
+			}
+		}
+		if c.TicketTTL < time.Minute {
+			errs = append(errs, fmt.Errorf("OSSUP_TICKET_TTL: %s is shorter than a minute: uploads would expire before they could start", c.TicketTTL))
 		}
 	default:
 		errs = append(errs, fmt.Errorf("OSSUP_MODE: %q is neither dev nor cloud", c.Mode))
@@ -359,4 +390,13 @@ func loopbackHost(h string) bool {
 		return ip.IsLoopback()
 	}
 	return h == "localhost" || strings.HasSuffix(h, ".localhost")
+}
+
+// loopbackAddrOrHost is loopbackAddr for "host:port" and loopbackHost for a
+// bare host.
+func loopbackAddrOrHost(s string) bool {
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		return loopbackHost(h)
+	}
+	return loopbackHost(s)
 }

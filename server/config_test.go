@@ -65,6 +65,16 @@ func TestConfigRejectsWithReasons(t *testing.T) {
 		{"bad duration", map[string]string{"OSSUP_STS_MIN_DURATION": "soon"}, []string{"OSSUP_STS_MIN_DURATION"}},
 		{"bad log level", map[string]string{"OSSUP_LOG_LEVEL": "loud"}, []string{"OSSUP_LOG_LEVEL"}},
 		{"several at once", map[string]string{"OSSUP_MODE": "cloud", "OSSUP_LOG_LEVEL": "loud"}, []string{"OSSUP_ROLE_ARN", "OSSUP_LOG_LEVEL", "OSS_ACCESS_KEY_ID"}},
+		{"oss endpoint in dev mode", map[string]string{"OSSUP_OSS_ENDPOINT": "https://tunnel.example"}, []string{"OSSUP_OSS_ENDPOINT", "would be ignored", "OSSUP_PUBLIC_OSS_ENDPOINT"}},
+		{"sts endpoint in dev mode", map[string]string{"OSSUP_STS_ENDPOINT": "sts.cn-hangzhou.aliyuncs.com"}, []string{"OSSUP_STS_ENDPOINT", "would be ignored"}},
+		{"http oss endpoint in cloud mode", cloudEnv(map[string]string{"OSSUP_OSS_ENDPOINT": "http://oss-cn-hangzhou.aliyuncs.com"}), []string{"OSSUP_OSS_ENDPOINT", "plain http", "https://"}},
+		{"http sts endpoint in cloud mode", cloudEnv(map[string]string{"OSSUP_STS_ENDPOINT": "http://sts.cn-hangzhou.aliyuncs.com"}), []string{"OSSUP_STS_ENDPOINT", "plain http"}},
+		{"http public endpoint in cloud mode", cloudEnv(map[string]string{"OSSUP_PUBLIC_OSS_ENDPOINT": "http://files.example.com"}), []string{"OSSUP_PUBLIC_OSS_ENDPOINT", "plain http"}},
+		{"internal public endpoint", cloudEnv(map[string]string{"OSSUP_PUBLIC_OSS_ENDPOINT": "https://oss-cn-hangzhou-internal.aliyuncs.com"}), []string{"OSSUP_PUBLIC_OSS_ENDPOINT", "internal endpoint"}},
+		{"public endpoint with a path", map[string]string{"OSSUP_PUBLIC_OSS_ENDPOINT": "https://tunnel.example/oss"}, []string{"OSSUP_PUBLIC_OSS_ENDPOINT", "origin"}},
+		{"ten-year ticket", map[string]string{"OSSUP_TICKET_TTL": "87600h"}, []string{"OSSUP_TICKET_TTL", "30 days"}},
+		{"one-second ticket in cloud mode", cloudEnv(map[string]string{"OSSUP_TICKET_TTL": "1s"}), []string{"OSSUP_TICKET_TTL", "shorter than a minute"}},
+		{"janitor younger than tickets", map[string]string{"OSSUP_TICKET_TTL": "200h"}, []string{"OSSUP_JANITOR_MAX_AGE", "OSSUP_TICKET_TTL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadConfig(env(tc.env))
@@ -87,5 +97,26 @@ func TestConfigDevOnlySettings(t *testing.T) {
 	}
 	if c.MinSTSDuration != 5*time.Second || c.Faults.Seed != 7 || len(c.Faults.Rules) != 1 {
 		t.Fatalf("dev settings not read: %+v", c)
+	}
+}
+
+// cloudEnv is a valid cloud-mode configuration with extra on top.
+func cloudEnv(extra map[string]string) map[string]string {
+	return merge(map[string]string{
+		"OSSUP_MODE": "cloud", "OSS_ACCESS_KEY_ID": "LTAIexample", "OSS_ACCESS_KEY_SECRET": "s3cr3t-value",
+		"OSSUP_ROLE_ARN": "acs:ram::123456789:role/uploader", "OSSUP_AUTH": "token", "OSSUP_AUTH_TOKENS": aliceToken + "=alice",
+		"OSSUP_SECRET": strings.Repeat("k", 32),
+	}, extra)
+}
+
+func TestConfigAcceptsLoopbackHTTPAndPublicEndpoint(t *testing.T) {
+	for _, e := range []map[string]string{
+		cloudEnv(map[string]string{"OSSUP_OSS_ENDPOINT": "http://127.0.0.1:9000", "OSSUP_STS_ENDPOINT": "http://127.0.0.1:9001"}),
+		cloudEnv(map[string]string{"OSSUP_PUBLIC_OSS_ENDPOINT": "https://oss-cn-hangzhou.aliyuncs.com", "OSSUP_OSS_ENDPOINT": "https://oss-cn-hangzhou-internal.aliyuncs.com"}),
+		{"OSSUP_PUBLIC_OSS_ENDPOINT": "https://oss-tunnel.example"},
+	} {
+		if _, err := LoadConfig(env(e)); err != nil {
+			t.Errorf("%v: %v", e, err)
+		}
 	}
 }

@@ -118,6 +118,7 @@ func (s *Server) build() error {
 	if s.assets, err = LoadAssets(cfg.WebDir); err != nil {
 		return err
 	}
+	s.assets.SetConnectSrc(ossOrigin(s.app.api.Target))
 	s.echo = s.routes()
 	return nil
 }
@@ -284,4 +285,14 @@ func portOf(u string) string {
 		return ""
 	}
 	return u[i+1:]
+}
+
+// ossOrigin is the origin browsers send OSS requests to: the endpoint, or
+// for virtual-hosted addressing the bucket's host under it.
+func ossOrigin(t Target) string {
+	if t.PathStyle {
+		return t.Endpoint
+	}
+	scheme, host, _ := strings.Cut(t.Endpoint, "://")
+	return scheme + "://" + t.Bucket + "." + host
 }

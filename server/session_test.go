@@ -75,3 +75,22 @@ func checkAnswerTime(t *testing.T, what string, got, before time.Time) {
 		t.Errorf("%s serverTime %v: not the server's clock in UTC at millisecond precision", what, got)
 	}
 }
+
+// TestPublicOSSEndpoint: in dev mode the browser can be told another
+// address for the local OSS (a tunnel, a container's port), path-style,
+// while the backend keeps using the one it listens on.
+func TestPublicOSSEndpoint(t *testing.T) {
+	b := startBackend(t, merge(tokenAuth, map[string]string{"OSSUP_PUBLIC_OSS_ENDPOINT": "https://oss-tunnel.example"}))
+	alice := b.client(t, aliceToken)
+	s := alice.mustCreate("p.bin", 3)
+	if s.Endpoint != "https://oss-tunnel.example" || !s.PathStyle {
+		t.Fatalf("session endpoint %q path style %v, want the public endpoint, path style", s.Endpoint, s.PathStyle)
+	}
+	// The backend itself still reaches the local OSS: an object uploaded
+	// there (as the tunnel would carry it) verifies.
+	s.Endpoint = b.srv.Cloud().OSSEndpoint
+	upload(t, s, []byte("abc"))
+	if r := alice.post("/api/v1/uploads/complete", map[string]any{"ticket": s.Ticket, "size": 3, "crc64": crcString([]byte("abc"))}); r.Status != 200 {
+		t.Fatalf("complete behind a public endpoint: %d %s", r.Status, r.Body)
+	}
+}

@@ -262,7 +262,8 @@ func TestWorkerRefusesDevMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := workertest.Start(bin, dir, workerEnv(cl, map[string]string{"OSSUP_MODE": "dev"}))
+	// Without the endpoints, which dev mode refuses before it gets here.
+	w, err := workertest.Start(bin, dir, workerEnv(cl, map[string]string{"OSSUP_MODE": "dev", "OSSUP_OSS_ENDPOINT": "", "OSSUP_STS_ENDPOINT": ""}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ const ossup :Workerd.Worker = (
     (name = "OSSUP_ROLE_ARN", fromEnvironment = "OSSUP_ROLE_ARN"),
     (name = "OSSUP_OSS_ENDPOINT", fromEnvironment = "OSSUP_OSS_ENDPOINT"),
     (name = "OSSUP_STS_ENDPOINT", fromEnvironment = "OSSUP_STS_ENDPOINT"),
+    (name = "OSSUP_PUBLIC_OSS_ENDPOINT", fromEnvironment = "OSSUP_PUBLIC_OSS_ENDPOINT"),
     (name = "OSSUP_LOG_LEVEL", fromEnvironment = "OSSUP_LOG_LEVEL"),
     (name = "OSSUP_AUTH", fromEnvironment = "OSSUP_AUTH"),
     (name = "OSSUP_AUTH_TOKENS", fromEnvironment = "OSSUP_AUTH_TOKENS"),

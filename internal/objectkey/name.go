@@ -41,6 +41,28 @@ func SanitizeName(name string, maxBytes int) string {
 	return truncateName(s, maxBytes)
 }
 
+// DisplayName is name as it may be shown or echoed: unchanged but for the
+// characters that would make it lie about itself or the text around it —
+// controls, bidi overrides and isolates (U+202A-U+202E, U+2066-U+2069:
+// "invoice\u202Efdp.exe" shows as "invoiceexe.pdf"), other format
+// characters except ZWNJ/ZWJ, line and paragraph separators and invalid
+// UTF-8 — each replaced by U+FFFD, so the replacement is visible. Unlike
+// SanitizeName it keeps slashes, dots and spaces: it is a name, not a key.
+func DisplayName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for i := 0; i < len(name); {
+		r, size := utf8.DecodeRuneInString(name[i:])
+		if (r == utf8.RuneError && size == 1) || unsafeRune(r) {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(name[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
 func dotOrSpace(r rune) bool { return r == '.' || unicode.IsSpace(r) }
 
 // truncateName cuts a sanitised name to maxBytes, keeping its extension

@@ -153,3 +153,20 @@ func TestWildcardsNeverReachKeys(t *testing.T) {
 		t.Fatal("ParseTemplate accepted a '*'")
 	}
 }
+
+func TestDisplayName(t *testing.T) {
+	for in, want := range map[string]string{
+		"invoice\u202efdp.exe":  "invoice\ufffdfdp.exe",
+		"a\u2066b\u2069c":       "a\ufffdb\ufffdc",
+		"tab\there":             "tab\ufffdhere",
+		"bad\xffbyte":           "bad\ufffdbyte",
+		"line\u2028break":       "line\ufffdbreak",
+		"Report (final) 照片.pdf": "Report (final) 照片.pdf",
+		"a/b/../c.txt":          "a/b/../c.txt",
+		"zwj\u200dkept":         "zwj\u200dkept",
+	} {
+		if got := DisplayName(in); got != want {
+			t.Errorf("DisplayName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
