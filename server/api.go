@@ -231,7 +231,7 @@ func jsonMessage(err error) string {
 // their own.
 func (a *API) whoami(c echo.Context) error {
 	u := userOf(c)
-	return c.JSON(http.StatusOK, map[string]any{"user": u.ID, "dev": u.Dev, "auth": a.Auth.Scheme()})
+	return c.JSON(http.StatusOK, map[string]any{"user": u.ID, "dev": u.Dev, "auth": a.Auth.Scheme(), "serverTime": a.serverTime()})
 }
 
 type createRequest struct {

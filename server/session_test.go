@@ -94,3 +94,25 @@ func TestPublicOSSEndpoint(t *testing.T) {
 		t.Fatalf("complete behind a public endpoint: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestWhoamiCarriesServerTime: the first call a page makes already gives
+// the engine the server's clock.
+func TestWhoamiCarriesServerTime(t *testing.T) {
+	b := startBackend(t, tokenAuth)
+	before := time.Now().Add(-time.Second)
+	req, _ := http.NewRequest(http.MethodGet, b.base+"/api/v1/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+aliceToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var who struct {
+		User       string
+		ServerTime time.Time `json:"serverTime"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&who); err != nil || resp.StatusCode != 200 || who.User != "alice" {
+		t.Fatalf("whoami: %d %+v %v", resp.StatusCode, who, err)
+	}
+	checkAnswerTime(t, "whoami", who.ServerTime, before)
+}
