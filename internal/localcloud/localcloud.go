@@ -7,6 +7,7 @@ package localcloud
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,6 +89,12 @@ type Config struct {
 	// negative value turns background runs off; Cloud.RunLifecycle and
 	// POST /-/lifecycle run them on demand either way.
 	LifecycleInterval time.Duration
+	// CallbackTimeout bounds each upload callback (default 5 s, OSS's fixed
+	// value); tests of slow callback servers lower it.
+	CallbackTimeout time.Duration
+	// CallbackRootCAs verifies https callback servers (default: the system
+	// roots), for tests with their own certificate authority.
+	CallbackRootCAs *x509.CertPool
 }
 
 func (c *Config) defaults() {
@@ -188,6 +195,12 @@ func Start(cfg Config) (*Cloud, error) {
 		Region: cfg.Region, AccountID: cfg.AccountID, Domains: domains, Faults: cl.Faults,
 		Logger: cfg.Logger.With("component", "local-oss"), Now: cfg.Now, BodyIdleTimeout: cfg.BodyIdleTimeout,
 		Lifecycle: cl.Lifecycle,
+		// Kept beside the store, so callback servers that cache the public
+		// key keep verifying after a restart.
+		CallbackKeyFile:      filepath.Join(cfg.DataDir, "oss-callback-key.pem"),
+		CallbackPublicKeyURL: "http://" + ossLn.Addr().String() + "/-/callback_pub_key_v1.pem",
+		CallbackTimeout:      cfg.CallbackTimeout,
+		CallbackRootCAs:      cfg.CallbackRootCAs,
 	})
 	if err != nil {
 		ossLn.Close()

@@ -513,9 +513,18 @@ func TestSDKStorageClassAndSSE(t *testing.T) {
 // TestSDKNotImplementedNamesTheAPI: an unsupported API is 501 naming it.
 func TestSDKNotImplementedNamesTheAPI(t *testing.T) {
 	cl := startCloud(t, nil)
-	resp := sdkRaw{method: "GET", bucket: DevBucket, query: map[string][]string{"website": {""}}}.send(t, cl)
-	doc := sdkReadError(t, resp, http.StatusNotImplemented, "NotImplemented")
-	if !strings.Contains(doc.get("Message"), "GetBucketWebsite") {
-		t.Errorf("message %q does not name the API", doc.get("Message"))
+	for _, tc := range []struct {
+		r   sdkRaw
+		api string
+	}{
+		{sdkRaw{method: "GET", bucket: DevBucket, query: map[string][]string{"website": {""}}}, "GetBucketWebsite"},
+		{sdkRaw{method: "POST", bucket: DevBucket, header: http.Header{"Content-Type": {"multipart/form-data; boundary=x"}},
+			body: []byte("--x--\r\n")}, "PostObject"},
+	} {
+		resp := tc.r.send(t, cl)
+		doc := sdkReadError(t, resp, http.StatusNotImplemented, "NotImplemented")
+		if !strings.Contains(doc.get("Message"), tc.api) {
+			t.Errorf("message %q does not name %s", doc.get("Message"), tc.api)
+		}
 	}
 }

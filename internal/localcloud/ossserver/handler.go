@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -72,13 +73,26 @@ type Config struct {
 	BodyIdleTimeout time.Duration
 	// Lifecycle, if set, is run by POST /-/lifecycle.
 	Lifecycle *osslifecycle.Runner
+	// CallbackKeyFile keeps the RSA key upload callbacks are signed with
+	// (made on first use); "" keeps it in memory only.
+	CallbackKeyFile string
+	// CallbackPublicKeyURL is the absolute URL of this endpoint's
+	// /-/callback_pub_key_v1.pem, sent base64-encoded in x-oss-pub-key-url.
+	CallbackPublicKeyURL string
+	// CallbackTimeout bounds each callback (default DefaultCallbackTimeout,
+	// OSS's fixed 5 s).
+	CallbackTimeout time.Duration
+	// CallbackRootCAs verifies https callback servers; nil means the
+	// system roots.
+	CallbackRootCAs *x509.CertPool
 }
 
 // Handler is the local OSS endpoint.
 type Handler struct {
-	cfg   Config
-	log   *slog.Logger
-	stats *Stats
+	cfg         Config
+	log         *slog.Logger
+	stats       *Stats
+	callbackKey *callbackKey
 }
 
 // New returns a Handler for cfg.
@@ -98,11 +112,14 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.BodyIdleTimeout == 0 {
 		cfg.BodyIdleTimeout = DefaultBodyIdleTimeout
 	}
+	if cfg.CallbackTimeout == 0 {
+		cfg.CallbackTimeout = DefaultCallbackTimeout
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{cfg: cfg, log: log, stats: newStats()}, nil
+	return &Handler{cfg: cfg, log: log, stats: newStats(), callbackKey: &callbackKey{file: cfg.CallbackKeyFile}}, nil
 }
 
 // Stats returns the endpoint's request counters.

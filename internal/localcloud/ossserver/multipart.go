@@ -140,6 +140,10 @@ func (h *Handler) complete(c *call) error {
 	if err != nil {
 		return err
 	}
+	cb, err := h.parseCallback(c)
+	if err != nil {
+		return err
+	}
 	forbid, err := h.noOverwrite(c, c.bucketCfg, c.key)
 	if err != nil {
 		return err
@@ -168,11 +172,19 @@ func (h *Handler) complete(c *call) error {
 	if err != nil {
 		return err
 	}
+	headers := func(hdr http.Header) {
+		// ali-oss reads the object's ETag from the header, not the XML body.
+		hdr.Set("ETag", etag(info.ETag))
+		hdr.Set("x-oss-hash-crc64ecma", crcString(info.CRC64))
+		attrHeaders(hdr, info.Attrs, false)
+	}
+	if cb != nil {
+		// The callback's answer replaces the XML document.
+		h.answerCallback(c, h.runCallback(c, cb, info, "CompleteMultipartUpload"), headers)
+		return nil
+	}
 	enc := encodingOf(c.query)
-	// ali-oss reads the object's ETag from the header, not the XML body.
-	c.w.Header().Set("ETag", etag(info.ETag))
-	c.w.Header().Set("x-oss-hash-crc64ecma", crcString(info.CRC64))
-	attrHeaders(c.w.Header(), info.Attrs, false)
+	headers(c.w.Header())
 	return writeXML(c.w, completeResult{
 		EncodingType: enc.typ(),
 		Location:     objectURL(c.r, c.address),

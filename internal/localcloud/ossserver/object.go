@@ -127,17 +127,26 @@ func md5Header(hexETag string) string {
 // and MD5 in headers, no body.
 func writeStored(w http.ResponseWriter, hexETag string, crc uint64) {
 	hdr := w.Header()
+	bodyHeaders(hdr, hexETag, crc)
+	hdr.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+// bodyHeaders are the ETag, CRC-64 and MD5 of a stored body.
+func bodyHeaders(hdr http.Header, hexETag string, crc uint64) {
 	hdr.Set("ETag", etag(hexETag))
 	hdr.Set("x-oss-hash-crc64ecma", crcString(crc))
 	if m := md5Header(hexETag); m != "" {
 		hdr.Set("Content-MD5", m)
 	}
-	hdr.Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
 }
 
 func (h *Handler) putObject(c *call) error {
 	attrs, err := attrsFrom(c.r.Header, false)
+	if err != nil {
+		return err
+	}
+	cb, err := h.parseCallback(c)
 	if err != nil {
 		return err
 	}
@@ -158,6 +167,13 @@ func (h *Handler) putObject(c *call) error {
 		ossstore.PutOptions{ContentMD5: md5sum, ForbidOverwrite: forbid, Attrs: attrs})
 	if err != nil {
 		return storeErr(err, body)
+	}
+	if cb != nil {
+		h.answerCallback(c, h.runCallback(c, cb, info, "PutObject"), func(hdr http.Header) {
+			attrHeaders(hdr, info.Attrs, false)
+			bodyHeaders(hdr, info.ETag, info.CRC64)
+		})
+		return nil
 	}
 	attrHeaders(c.w.Header(), info.Attrs, false)
 	writeStored(c.w, info.ETag, info.CRC64)

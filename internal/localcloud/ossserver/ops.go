@@ -193,6 +193,8 @@ func resolveOp(method string, lvl level, q url.Values, hdr http.Header) *op {
 			return notImplemented(map[string]string{http.MethodPut: "PutBucketTags", http.MethodGet: "GetBucketTags", http.MethodDelete: "DeleteBucketTags"}[method])
 		case method == http.MethodPost && has("delete"):
 			return opDeleteObjects
+		case method == http.MethodPost && len(q) == 0:
+			return notImplemented("PostObject")
 		case method == http.MethodGet && q.Get("list-type") == "2":
 			return opListObjectsV2
 		case method == http.MethodGet && !has("list-type"):

@@ -81,7 +81,8 @@ func (s *Stats) Reset() {
 // serveAdmin answers the loopback-only test endpoints under /-/:
 // /-/faults (fault injection), /-/stats (counters), /-/health, and
 // /-/lifecycle (POST: apply the lifecycle rules now; the answer is the
-// run's report as JSON).
+// run's report as JSON) and /-/callback_pub_key_v1.pem (the public key of
+// upload callback signatures).
 func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if why := faults.LocalOnly(r); why != "" {
 		http.Error(w, why, http.StatusForbidden)
@@ -105,6 +106,8 @@ func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 	case "lifecycle":
 		h.serveLifecycleRun(w, r)
+	case callbackPublicKeyRef:
+		h.servePublicKey(w, r)
 	case "faults":
 		if h.cfg.Faults == nil {
 			http.Error(w, "fault injection is not enabled on this endpoint", http.StatusNotFound)

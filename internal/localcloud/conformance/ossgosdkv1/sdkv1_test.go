@@ -2,9 +2,12 @@ package ossgosdkv1
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +21,7 @@ import (
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 
 	"github.com/ossup/ossup/internal/localcloud"
+	"github.com/ossup/ossup/internal/localcloud/callbacktest"
 	"github.com/ossup/ossup/internal/localcloud/faults"
 )
 
@@ -434,6 +438,81 @@ func TestSDKv1Lifecycle(t *testing.T) {
 			}
 			_, err = c.GetBucketLifecycle(localcloud.DevBucket)
 			serviceErr(t, "GetBucketLifecycle after delete", err, http.StatusNotFound, "NoSuchLifecycle")
+		})
+	}
+}
+
+// TestSDKv1Callback: SDK v1's Callback, CallbackVar and CallbackResult
+// options on PutObject and CompleteMultipartUpload (V1 and V4): the callback
+// server verifies the signature, its answer reaches the SDK, and a failing
+// callback is a 203 CallbackFailed ServiceError with the object stored.
+func TestSDKv1Callback(t *testing.T) {
+	cl := startCloud(t)
+	srv := callbacktest.New()
+	defer srv.Close()
+	b64 := func(m map[string]string) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(m); err != nil {
+			t.Fatal(err)
+		}
+		return base64.StdEncoding.EncodeToString(buf.Bytes())
+	}
+	for _, s := range signings(cl) {
+		t.Run(s.name, func(t *testing.T) {
+			b := bucketFor(t, cl, rootCreds(cl), s)
+			srv.SetAnswer(func(r callbacktest.Received) callbacktest.Answer {
+				if !r.Verified {
+					return callbacktest.Answer{Status: 400, Body: `{}`}
+				}
+				return callbacktest.Answer{Status: 200, Body: `{"got":"` + string(r.Body) + `"}`}
+			})
+			before := len(srv.Received())
+			cb := oss.Callback(b64(map[string]string{
+				"callbackUrl":      srv.URL + "/v1",
+				"callbackBody":     "filename=${object}&size=${size}&mimeType=${mimeType}&v=${x:v}",
+				"callbackBodyType": "application/x-www-form-urlencoded",
+			}))
+			vars := oss.CallbackVar(b64(map[string]string{"x:v": s.name}))
+			key := "v1cb/" + s.name + "/put.txt"
+			var body []byte
+			if err := b.PutObject(key, strings.NewReader("hello"), oss.ContentType("text/plain"), cb, vars, oss.CallbackResult(&body)); err != nil {
+				t.Fatal(err)
+			}
+			want := `{"got":"filename=` + url.QueryEscape(key) + `&size=5&mimeType=text%2Fplain&v=` + s.name + `"}`
+			if string(body) != want {
+				t.Errorf("PutObject callback result %s, want %s", body, want)
+			}
+
+			key = "v1cb/" + s.name + "/multi.bin"
+			imur, err := b.InitiateMultipartUpload(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			part, err := b.UploadPart(imur, strings.NewReader("part one"), 8, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = nil
+			if _, err := b.CompleteMultipartUpload(imur, []oss.UploadPart{part}, cb, vars, oss.CallbackResult(&body)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(body), "size=8") {
+				t.Errorf("Complete callback result %s", body)
+			}
+			got := srv.Received()[before:]
+			if len(got) != 2 || !got[0].Verified || !got[1].Verified {
+				t.Fatalf("callbacks received %d, verified: %+v", len(got), got)
+			}
+
+			srv.SetAnswer(func(callbacktest.Received) callbacktest.Answer { return callbacktest.Answer{Status: 502, Body: `{}`} })
+			key = "v1cb/" + s.name + "/failed.txt"
+			err = b.PutObject(key, strings.NewReader("kept"), cb)
+			serviceErr(t, "PutObject with a failing callback", err, http.StatusNonAuthoritativeInfo, "CallbackFailed")
+			if data := readAll(t, b, key); string(data) != "kept" {
+				t.Errorf("object after a failed callback: %q", data)
+			}
 		})
 	}
 }
