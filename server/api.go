@@ -79,6 +79,9 @@ type API struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Metrics     *Metrics
+	// OSSCallback is the x-oss-callback the backend decides for the
+	// requests that store an object ("" none); see osscallback.go.
+	OSSCallback string
 }
 
 const userKey = "ossup.user"
@@ -300,7 +303,7 @@ func (a *API) create(c echo.Context) error {
 		Ticket: tok, TicketExpiration: t.Expires.UTC(), Bucket: a.Target.Bucket, Region: a.Target.Region,
 		Endpoint: a.Target.Endpoint, PathStyle: a.Target.PathStyle, Key: key, PartSize: plan.PartSize,
 		Parts: plan.Parts, Concurrency: plan.Concurrency, SinglePut: plan.Single, Credentials: credsJSON(creds),
-		Headers: objectHeaders(t), ServerTime: a.serverTime(),
+		Headers: a.withOSSCallback(objectHeaders(t)), ServerTime: a.serverTime(),
 	})
 }
 
@@ -391,7 +394,7 @@ func (a *API) refresh(c echo.Context) error {
 		return err
 	}
 	a.Metrics.refreshes.Inc()
-	return c.JSON(http.StatusOK, uploadapi.CredentialsRefresh{Credentials: credsJSON(creds), Headers: objectHeaders(t), ServerTime: a.serverTime()})
+	return c.JSON(http.StatusOK, uploadapi.CredentialsRefresh{Credentials: credsJSON(creds), Headers: a.withOSSCallback(objectHeaders(t)), ServerTime: a.serverTime()})
 }
 
 type completeRequest struct {

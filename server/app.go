@@ -104,6 +104,12 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 		}
 		hook = &Webhook{URL: cfg.WebhookURL, Secret: []byte(cfg.WebhookSecret), HTTPDo: client, Now: time.Now}
 	}
+	var ossCallback string
+	if cfg.OSSCallbackURL != "" {
+		if ossCallback, err = ossCallbackParam(cfg.OSSCallbackURL, cfg.OSSCallbackBody); err != nil {
+			return nil, err
+		}
+	}
 	a.api = &API{
 		Auth: auth, Tickets: tickets, Keys: tmpl,
 		Policy:   uploadpolicy.Policy{MaxSize: cfg.MaxSize, AllowedTypes: types, AllowedExts: exts, InlineTypes: inline},
@@ -113,6 +119,7 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 		Target:   browserTarget(cfg, endpoint),
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency, TicketTTL: cfg.TicketTTL,
 		Now: time.Now, Log: log, Metrics: metrics,
+		OSSCallback: ossCallback,
 	}
 	return a, nil
 }

@@ -84,6 +84,8 @@ type Config struct {
 	TrustProxy      bool          // OSSUP_TRUST_PROXY: take the client IP from X-Forwarded-For
 	WebhookURL      string        // OSSUP_WEBHOOK_URL
 	WebhookSecret   string        // OSSUP_WEBHOOK_SECRET (never logged)
+	OSSCallbackURL  string        // OSSUP_OSS_CALLBACK_URL: OSS calls it when an object is stored
+	OSSCallbackBody string        // OSSUP_OSS_CALLBACK_BODY: its body template (${object}, ${size}, ...)
 	JanitorInterval time.Duration // OSSUP_JANITOR_INTERVAL (0 = off)
 	JanitorMaxAge   time.Duration // OSSUP_JANITOR_MAX_AGE
 }
@@ -130,6 +132,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.WebhookURL = get("OSSUP_WEBHOOK_URL", "")
 	c.WebhookSecret = get("OSSUP_WEBHOOK_SECRET", "")
 	c.MetricsToken = get("OSSUP_METRICS_TOKEN", "")
+	c.OSSCallbackURL = get("OSSUP_OSS_CALLBACK_URL", "")
+	c.OSSCallbackBody = get("OSSUP_OSS_CALLBACK_BODY", "")
 	for _, o := range strings.Split(get("OSSUP_CORS_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, o)
@@ -210,6 +214,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if u, err := url.Parse(c.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("OSSUP_WEBHOOK_URL: %q is not an http(s) URL", c.WebhookURL))
 		}
+	}
+	if c.OSSCallbackURL != "" {
+		if _, err := ossCallbackParam(c.OSSCallbackURL, c.OSSCallbackBody); err != nil {
+			errs = append(errs, err)
+		} else if c.Mode == ModeDev && !loopbackURL(c.OSSCallbackURL) {
+			errs = append(errs, fmt.Errorf("OSSUP_OSS_CALLBACK_URL: %q: in dev mode the local OSS calls back loopback addresses only (127.0.0.1, localhost)", c.OSSCallbackURL))
+		}
+	} else if c.OSSCallbackBody != "" {
+		errs = append(errs, errors.New("OSSUP_OSS_CALLBACK_BODY is set without OSSUP_OSS_CALLBACK_URL"))
 	}
 	for _, o := range c.CORSOrigins {
 		if o == "*" {

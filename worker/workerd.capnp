@@ -62,5 +62,7 @@ const ossup :Workerd.Worker = (
     (name = "OSSUP_TRUST_PROXY", fromEnvironment = "OSSUP_TRUST_PROXY"),
     (name = "OSSUP_WEBHOOK_URL", fromEnvironment = "OSSUP_WEBHOOK_URL"),
     (name = "OSSUP_WEBHOOK_SECRET", fromEnvironment = "OSSUP_WEBHOOK_SECRET"),
+    (name = "OSSUP_OSS_CALLBACK_URL", fromEnvironment = "OSSUP_OSS_CALLBACK_URL"),
+    (name = "OSSUP_OSS_CALLBACK_BODY", fromEnvironment = "OSSUP_OSS_CALLBACK_BODY"),
   ],
 );
