@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+
+	"github.com/ossup/ossup/internal/localcloud/callbacktest"
 )
 
 // aliOSSVersion is the ali-oss release tests/alioss/package.json pins.
@@ -58,6 +61,7 @@ type aliError struct {
 type aliEnv struct {
 	scenario, signature, prefix string
 	ak, sk, token               string
+	callbackURL                 string
 }
 
 // aliContent holds the files the script uploads.
@@ -135,6 +139,7 @@ func runAliOSS(t *testing.T, cl *Cloud, content *aliContent, e aliEnv) *aliRun {
 		"ALIOSS_PREFIX="+e.prefix,
 		"ALIOSS_SMALL="+content.smallPath,
 		"ALIOSS_BIG="+content.bigPath,
+		"ALIOSS_CALLBACK_URL="+e.callbackURL,
 	)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -511,5 +516,55 @@ func TestAliOSSDenied(t *testing.T) {
 				t.Errorf("denied multipartUpload left %d uploads", len(ups.Uploads))
 			}
 		})
+	}
+}
+
+// TestAliOSSCallback: ali-oss's callback option on put and multipartUpload,
+// V1 and V4: the callback server verifies the signature, its answer is
+// ali-oss's result.data, and a failing callback is thrown as a 203
+// CallbackFailed with the object kept.
+func TestAliOSSCallback(t *testing.T) {
+	aliScript(t)
+	cl := startCloud(t, nil)
+	content := newAliContent(t)
+	root := rootClient(cl)
+	srv := callbacktest.New()
+	defer srv.Close()
+	srv.SetAnswer(func(r callbacktest.Received) callbacktest.Answer {
+		if r.Path == "/fail" || !r.Verified {
+			return callbacktest.Answer{Status: http.StatusInternalServerError, Body: `{}`}
+		}
+		b, _ := json.Marshal(map[string]string{"path": r.Path, "type": r.ContentType, "body": string(r.Body)})
+		return callbacktest.Answer{Status: http.StatusOK, Body: string(b)}
+	})
+	for _, sig := range []string{"v1", "v4"} {
+		t.Run(sig, func(t *testing.T) {
+			prefix := "alicb/" + sig + "/"
+			run := runAliOSS(t, cl, content, aliEnv{scenario: "callback", signature: sig, prefix: prefix,
+				ak: cl.Config.AccessKeyID, sk: cl.Config.AccessKeySecret, callbackURL: srv.URL})
+			type answer struct {
+				Status int
+				Data   struct{ Path, Type, Body string }
+			}
+			var put, multi answer
+			wantPut := "object=" + url.QueryEscape(prefix+"cb-put.bin") + "&size=" + strconv.Itoa(aliSmallSize) + "&v=ali+oss"
+			if run.value(t, "putCallback", &put) && (put.Status != 200 || put.Data.Path != "/put" || put.Data.Body != wantPut) {
+				t.Errorf("put with a callback: %+v, want body %s", put, wantPut)
+			}
+			wantMulti := `{"object":"` + prefix + `cb-big.bin","size":` + strconv.Itoa(aliBigSize) + `}`
+			if run.value(t, "multipartCallback", &multi) && (multi.Status != 200 || multi.Data.Type != "application/json" || multi.Data.Body != wantMulti) {
+				t.Errorf("multipartUpload with a callback: %+v, want body %s", multi, wantMulti)
+			}
+			run.wantError(t, "failedCallback", http.StatusNonAuthoritativeInfo, "CallbackFailed")
+			got, _ := readObject(t, root, cl.Config.Bucket, prefix+"cb-fail.bin")
+			mustEqual(t, "object kept after a failed callback", got, content.small)
+			big, _ := readObject(t, root, cl.Config.Bucket, prefix+"cb-big.bin")
+			mustEqual(t, "multipart object with a callback", big, content.big)
+		})
+	}
+	for _, r := range srv.Received() {
+		if !r.Verified {
+			t.Errorf("a callback to %s did not verify: %v", r.Path, r.VerifyErr)
+		}
 	}
 }

@@ -4,14 +4,16 @@
 // object written here back with the Go SDK.
 //
 // Environment:
-//   ALIOSS_SCENARIO   "objects" (the whole tour) or "deny" (a restricted
-//                     STS session)
+//   ALIOSS_SCENARIO   "objects" (the whole tour), "deny" (a restricted
+//                     STS session) or "callback" (upload callbacks)
 //   ALIOSS_ENDPOINT   http://127.0.0.1:PORT
 //   ALIOSS_BUCKET, ALIOSS_REGION (e.g. oss-cn-hangzhou)
 //   ALIOSS_SIGNATURE  "v1" or "v4"
 //   ALIOSS_AK, ALIOSS_SK, ALIOSS_TOKEN (token empty for the account's keys)
 //   ALIOSS_PREFIX     key prefix owned by this run
 //   ALIOSS_SMALL, ALIOSS_BIG  paths of the content files to upload
+//   ALIOSS_CALLBACK_URL       the callback server ("callback" only); its
+//                     /fail path answers 500
 //
 // Output: one JSON line on stdout, {"version": ..., "steps": {name: {value}
 // or {error}}}. A step records ali-oss's error instead of aborting the run,
@@ -337,7 +339,37 @@ async function deny() {
   );
 }
 
-const scenarios = { objects, deny };
+// callback uploads with ali-oss's callback option: put (form body, a custom
+// variable), multipartUpload (JSON body, on Complete), and a put whose
+// callback fails (203 CallbackFailed, which ali-oss throws).
+async function callback() {
+  const client = newClient();
+  const small = readFileSync(env('ALIOSS_SMALL'));
+  const url = env('ALIOSS_CALLBACK_URL');
+  await step('putCallback', async () => {
+    const r = await client.put(`${prefix}cb-put.bin`, small, {
+      callback: {
+        url: `${url}/put`,
+        body: 'object=${object}&size=${size}&v=${x:v}',
+        contentType: 'application/x-www-form-urlencoded',
+        customValue: { v: 'ali oss' }
+      }
+    });
+    return { status: r.res.status, data: r.data };
+  });
+  await step('multipartCallback', async () => {
+    const r = await client.multipartUpload(`${prefix}cb-big.bin`, env('ALIOSS_BIG'), {
+      partSize: 1024 * 1024,
+      callback: { url: `${url}/multipart`, body: '{"object":${object},"size":${size}}', contentType: 'application/json' }
+    });
+    return { status: r.res.status, data: r.data };
+  });
+  await step('failedCallback', () =>
+    expectError(() => client.put(`${prefix}cb-fail.bin`, small, { callback: { url: `${url}/fail`, body: 'k=${object}' } }))
+  );
+}
+
+const scenarios = { objects, deny, callback };
 const scenario = scenarios[env('ALIOSS_SCENARIO')];
 if (!scenario) throw new Error(`unknown scenario ${process.env.ALIOSS_SCENARIO}`);
 await scenario();
