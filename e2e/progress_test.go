@@ -65,12 +65,19 @@ func objectExists(t testing.TB, srv *server.Server, key string) bool {
 // TestProgressIsReal samples, every 100 ms during a throttled multipart
 // upload, what the page shows and what the local OSS received: the page
 // never confirms bytes the server has not received (in UploadPart requests
-// it finished), its progress events come at least every 500 ms while bytes
-// move, a distinct completing state comes before done, and the bar reaches
+// it finished), its progress events keep coming while bytes move (no gap
+// over four progress intervals, where parts of 1 MiB at 256 KiB/s shared
+// by four take seconds each, so progress that moved only per part fails), a distinct completing state comes before done, and the bar reaches
 // 100 % only once the object exists.
 func TestProgressIsReal(t *testing.T) {
 	inEngines(t, browser.Engines, testProgressIsReal)
 }
+
+// maxProgressGap is four progress intervals (250 ms each). It was two, and
+// WebKit under CI load took 523 ms for its first tick once: the assertion
+// is about progress that comes per part (seconds apart here), not about
+// the ticker's jitter on a loaded machine.
+const maxProgressGap = 1000
 
 func testProgressIsReal(t *testing.T, e browser.Engine) {
 	srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20), "OSSUP_CONCURRENCY": "4"})
@@ -179,14 +186,14 @@ func testProgressIsReal(t *testing.T, e browser.Engine) {
 	for i := 1; i < len(ticks); i++ {
 		a, b := ticks[i-1].T, ticks[i].T
 		gaps = append(gaps, int(b-a))
-		if b-a > 500 && starved(st, a, b) {
+		if b-a > maxProgressGap && starved(st, a, b) {
 			t.Logf("a %.0f ms gap between progress events is not counted: the machine starved the browser of CPU around it (the heartbeat paused)", b-a)
 			continue
 		}
 		maxGap = max(maxGap, b-a)
 	}
 	t.Logf("longest gap between progress events: %.0f ms (%d heartbeat pauses)", maxGap, len(st))
-	if maxGap > 500 {
+	if maxGap > maxProgressGap {
 		t.Fatalf("%.0f ms without a progress event while bytes were moving (gaps in ms: %v)", maxGap, gaps)
 	}
 	if !sending {
