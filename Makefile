@@ -20,8 +20,10 @@ all: build
 build: $(BIN)/ossup $(BIN)/localcloud web/engine.wasm web/wasm_exec.js
 
 # Go tracks freshness itself; the phony-ish rebuild is cheap with the build cache.
-$(BIN)/ossup: FORCE
-	$(GO) build -o $@ ./cmd/ossup
+# bin/ossup embeds web/ (the engine and wasm_exec.js included: tag embedweb), so it
+# runs from any directory; OSSUP_WEB_DIR still overrides. The Dockerfile runs this.
+$(BIN)/ossup: web/engine.wasm web/wasm_exec.js FORCE
+	$(GO) build -tags embedweb -o $@ ./cmd/ossup
 $(BIN)/localcloud: FORCE
 	$(GO) build -o $@ ./cmd/localcloud
 web/engine.wasm: FORCE

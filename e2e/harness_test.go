@@ -50,7 +50,7 @@ func builtWeb(t testing.TB) string {
 			return
 		}
 		for _, e := range entries {
-			if e.IsDir() || e.Name() == "engine.wasm" || e.Name() == "wasm_exec.js" {
+			if e.IsDir() || e.Name() == "engine.wasm" || e.Name() == "wasm_exec.js" || strings.HasSuffix(e.Name(), ".go") || e.Name() == "package.json" {
 				continue
 			}
 			b, err := os.ReadFile(filepath.Join(root, "web", e.Name()))

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -69,32 +68,37 @@ var contentTypes = map[string]string{
 // LoadAssets reads dir. Brotli compression (slow at its best quality) runs in
 // the background; until it is done, clients get gzip.
 func LoadAssets(dir string) (*Assets, error) {
+	return LoadAssetsFS(os.DirFS(dir), dir)
+}
+
+// LoadAssetsFS reads the web files of fsys (a directory, or the ones
+// embedded in the binary); what names it in errors.
+func LoadAssetsFS(fsys fs.FS, what string) (*Assets, error) {
 	a := &Assets{files: map[string]*asset{}}
 	type entry struct {
 		rel  string
 		body []byte
 	}
 	var html, other []entry
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
-		if strings.HasPrefix(name, ".") && p != dir {
+		if strings.HasPrefix(name, ".") && p != "." {
 			if d.IsDir() {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
 		if d.IsDir() || strings.HasSuffix(name, ".gz") || strings.HasSuffix(name, ".br") {
 			return nil
 		}
-		b, err := os.ReadFile(p)
+		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		e := entry{filepath.ToSlash(rel), b}
+		e := entry{p, b}
 		if strings.HasSuffix(name, ".html") {
 			html = append(html, e)
 		} else {
@@ -103,7 +107,7 @@ func LoadAssets(dir string) (*Assets, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load web assets from %s: %w", dir, err)
+		return nil, fmt.Errorf("load web assets from %s: %w", what, err)
 	}
 	hashed := map[string]string{}
 	for _, e := range other {

@@ -49,8 +49,13 @@ type Config struct {
 	// PublicOSSEndpoint is OSSUP_PUBLIC_OSS_ENDPOINT: the OSS endpoint
 	// browsers are told ("": the one the backend uses).
 	PublicOSSEndpoint string
-	WebDir            string // OSSUP_WEB_DIR
-	LogLevel          string // OSSUP_LOG_LEVEL
+	// WebDir is OSSUP_WEB_DIR: the web files to serve ("": the ones
+	// embedded in the binary, or ./web in a binary built without them).
+	WebDir string
+	// APIOnly is OSSUP_API_ONLY: serve the API and no page or asset, for
+	// sites that serve the uploader themselves (a CDN, their bundle).
+	APIOnly  bool
+	LogLevel string // OSSUP_LOG_LEVEL
 	// Faults is OSSUP_FAULTS: fault injection for the local OSS (dev only).
 	Faults faults.Config
 	// MinSTSDuration is OSSUP_STS_MIN_DURATION: lets the local STS mint
@@ -113,7 +118,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		OSSEndpoint:       get("OSSUP_OSS_ENDPOINT", ""),
 		STSEndpoint:       get("OSSUP_STS_ENDPOINT", ""),
 		PublicOSSEndpoint: get("OSSUP_PUBLIC_OSS_ENDPOINT", ""),
-		WebDir:            get("OSSUP_WEB_DIR", "./web"),
+		WebDir:            get("OSSUP_WEB_DIR", ""),
 		LogLevel:          get("OSSUP_LOG_LEVEL", "info"),
 	}
 	c.Auth = get("OSSUP_AUTH", "")
@@ -183,6 +188,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.TrustProxy = boolean("OSSUP_TRUST_PROXY")
 	c.DevExpose = boolean("OSSUP_DEV_EXPOSE")
+	c.APIOnly = boolean("OSSUP_API_ONLY")
+	if c.APIOnly && c.WebDir != "" {
+		errs = append(errs, fmt.Errorf("OSSUP_API_ONLY=true serves no files, yet OSSUP_WEB_DIR is %q: unset one of them", c.WebDir))
+	}
 	if c.STSDuration < 15*time.Minute && c.MinSTSDuration == 0 && getenv("OSSUP_STS_MIN_DURATION") == "" {
 		errs = append(errs, fmt.Errorf("OSSUP_STS_DURATION: %s is below STS's 900 s minimum", c.STSDuration))
 	}

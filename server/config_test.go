@@ -74,6 +74,8 @@ func TestConfigRejectsWithReasons(t *testing.T) {
 		{"public endpoint with a path", map[string]string{"OSSUP_PUBLIC_OSS_ENDPOINT": "https://tunnel.example/oss"}, []string{"OSSUP_PUBLIC_OSS_ENDPOINT", "origin"}},
 		{"ten-year ticket", map[string]string{"OSSUP_TICKET_TTL": "87600h"}, []string{"OSSUP_TICKET_TTL", "30 days"}},
 		{"one-second ticket in cloud mode", cloudEnv(map[string]string{"OSSUP_TICKET_TTL": "1s"}), []string{"OSSUP_TICKET_TTL", "shorter than a minute"}},
+		{"api only with a web dir", map[string]string{"OSSUP_API_ONLY": "true", "OSSUP_WEB_DIR": "/srv/web"}, []string{"OSSUP_API_ONLY=true serves no files", "OSSUP_WEB_DIR"}},
+		{"api only not a bool", map[string]string{"OSSUP_API_ONLY": "yes"}, []string{"OSSUP_API_ONLY", "neither true nor false"}},
 		{"janitor younger than tickets", map[string]string{"OSSUP_TICKET_TTL": "200h"}, []string{"OSSUP_JANITOR_MAX_AGE", "OSSUP_TICKET_TTL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

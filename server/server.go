@@ -23,6 +23,7 @@ import (
 	"github.com/ossup/ossup/internal/janitor"
 	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/internal/stscreds"
+	"github.com/ossup/ossup/web"
 )
 
 // Server is the backend with, in dev mode, its in-process local cloud.
@@ -115,12 +116,31 @@ func (s *Server) build() error {
 			return fmt.Errorf("janitor: %w", err)
 		}
 	}
-	if s.assets, err = LoadAssets(cfg.WebDir); err != nil {
-		return err
+	if !cfg.APIOnly {
+		if s.assets, err = loadWeb(cfg.WebDir); err != nil {
+			return err
+		}
+		s.assets.SetConnectSrc(ossOrigin(s.app.api.Target))
 	}
-	s.assets.SetConnectSrc(ossOrigin(s.app.api.Target))
 	s.echo = s.routes()
 	return nil
+}
+
+// loadWeb reads the web files to serve: OSSUP_WEB_DIR when set, else the
+// ones embedded in the binary (make build), else ./web (a `go run` in the
+// checkout).
+func loadWeb(dir string) (*Assets, error) {
+	if dir == "" && web.FS != nil {
+		return LoadAssetsFS(web.FS, "the files embedded in the binary")
+	}
+	if dir == "" {
+		a, err := LoadAssets("./web")
+		if err != nil {
+			return nil, fmt.Errorf("%w (this binary embeds no web files: build it with make build, or set OSSUP_WEB_DIR, or OSSUP_API_ONLY=true)", err)
+		}
+		return a, nil
+	}
+	return LoadAssets(dir)
 }
 
 // secret is the key that signs tickets and dev cookies. Dev mode keeps a
@@ -160,7 +180,7 @@ func (s *Server) Config() Config { return s.cfg }
 // Handler is the backend's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Assets are the served web files.
+// Assets are the served web files (nil with OSSUP_API_ONLY).
 func (s *Server) Assets() *Assets { return s.assets }
 
 // Minter is the STS credential minter (for its statistics).
@@ -171,6 +191,10 @@ func (s *Server) Minter() *stscreds.Minter { return s.minter }
 func (s *Server) routes() *echo.Echo {
 	e := s.app.routes(s.ready, s.metrics.middleware)
 	e.GET("/metrics", s.metrics.handler(), AdminGuard(AdminGuardConfig{Token: s.cfg.MetricsToken, What: "metrics"}))
+	if s.assets == nil {
+		// API only: every other path is the JSON 404 of an unknown route.
+		return e
+	}
 	e.GET("/*", s.assets.handler)
 	e.HEAD("/*", s.assets.handler)
 	return e
@@ -258,7 +282,11 @@ func (s *Server) Close() error {
 func (s *Server) Banner(addr string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ossup backend (%s mode, %s auth)\n", s.cfg.Mode, s.cfg.Auth)
-	fmt.Fprintf(&b, "  demo page         http://%s/\n", addr)
+	if s.assets != nil {
+		fmt.Fprintf(&b, "  demo page         http://%s/\n", addr)
+	} else {
+		fmt.Fprintf(&b, "  demo page         none (OSSUP_API_ONLY)\n")
+	}
 	fmt.Fprintf(&b, "  API               http://%s/api/v1/uploads\n", addr)
 	if s.cloud != nil {
 		fmt.Fprintf(&b, "  local OSS         %s   (bucket %s, region %s; path style, or virtual-hosted as http://%s.localhost:%s)\n",
