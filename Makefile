@@ -13,7 +13,7 @@ BIN       := bin
 GOROOT_JS := $(shell $(GO) env GOROOT)
 SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all build run localcloud test vet fuzz deps bench clean worker
+.PHONY: all build run localcloud test vet fuzz deps bench clean worker pack
 
 all: build
 
@@ -34,6 +34,10 @@ web/wasm_exec.js: FORCE
 	 else cp "$(GOROOT_JS)/misc/wasm/wasm_exec.js" $@; fi
 FORCE:
 
+# pack: the npm package of the browser side (web/package.json), bin/ossup-<version>.tgz.
+pack: web/engine.wasm web/wasm_exec.js
+	mkdir -p $(BIN) && cd web && npm pack --pack-destination ../$(BIN)
+
 run: build
 	$(BIN)/ossup
 
@@ -49,6 +53,8 @@ BROWSER_PKGS := chromium firefox-esr webkit2gtk-driver xvfb
 deps:
 	$(GO) mod download
 	npm ci --prefix tests/alioss --no-audit --no-fund
+	@# Vite, for e2e's npm package test (it installs the app again from npm's cache).
+	npm ci --prefix tests/viteapp --no-audit --no-fund
 	@# npm install, not ci: the registry lacks workerd's macOS/Windows builds of this
 	@# version, so ci refuses the lock; install leaves it unchanged.
 	npm install --prefix worker --no-audit --no-fund

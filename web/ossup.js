@@ -17,12 +17,16 @@ export function createUploader(options = {}) {
 
 class Uploader {
   constructor(options) {
-    const base = import.meta.url;
     const assets = options.assets || {};
-    const worker = assets.worker || new URL('ossup-worker.js', base).href;
+    // Literal `new URL('./file', import.meta.url)`: bundlers (Vite, webpack 5,
+    // Rollup, Parcel) recognise it and copy the file into the build under a
+    // hashed name, so the package needs no bundler configuration. ?no-inline:
+    // Vite inlines files under 4 KiB as data: URLs, and a worker from a data:
+    // URL has an opaque origin (no IndexedDB, no requests with cookies).
+    const worker = assets.worker || new URL('./ossup-worker.js?no-inline', import.meta.url).href;
     const q = new URLSearchParams({
-      engine: assets.engine || new URL('engine.wasm', base).href,
-      glue: assets.glue || new URL('wasm_exec.js', base).href,
+      engine: assets.engine || new URL('./engine.wasm', import.meta.url).href,
+      glue: assets.glue || new URL('./wasm_exec.js', import.meta.url).href,
     });
     this._worker = new Worker(worker + (worker.includes('?') ? '&' : '?') + q);
     this._handles = new Map();
