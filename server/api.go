@@ -31,20 +31,41 @@ type CredentialMinter interface {
 	ForObject(ctx context.Context, sessionName, prefix, key string) (stscreds.Credentials, error)
 }
 
-// ObjectInfo is what the backend learns of an uploaded object.
+// ObjectInfo is what the backend learns of an uploaded object from
+// HeadObject: everything that shapes how it is stored and served.
 type ObjectInfo struct {
 	Size         int64
 	CRC64        string // decimal, as x-oss-hash-crc64ecma
 	ETag         string
 	ContentType  string
 	LastModified time.Time
+	// The stored headers ("" when absent).
+	ContentDisposition, ContentEncoding, ContentLanguage, CacheControl, Expires string
+	// ObjectType is x-oss-object-type: Normal, Multipart or Appendable.
+	ObjectType string
+	// StorageClass is x-oss-storage-class ("" read as Standard).
+	StorageClass string
+	// SSE, SSEKeyID and SSEData are x-oss-server-side-encryption,
+	// -encryption-key-id and x-oss-server-side-data-encryption.
+	SSE, SSEKeyID, SSEData string
+	// Meta is the x-oss-meta-* headers, names lower-cased.
+	Meta map[string]string
 }
 
 // Objects is the backend's own access to the bucket, with its own
-// credentials: it verifies uploads and aborts them so the browser never needs
-// read or delete rights.
+// credentials: it verifies uploads, marks verified objects, deletes
+// rejected ones and aborts uploads, so the browser never needs read, tag or
+// delete rights.
 type Objects interface {
 	Head(ctx context.Context, key string) (*ObjectInfo, error)
+	// ACL is the object's ACL grant (default, private, public-read...).
+	ACL(ctx context.Context, key string) (string, error)
+	// Tags are the object's tags (ErrObjectNotFound for none).
+	Tags(ctx context.Context, key string) (map[string]string, error)
+	// SetTags replaces the object's tags.
+	SetTags(ctx context.Context, key string, tags map[string]string) error
+	// Delete removes the object (a missing one is no error).
+	Delete(ctx context.Context, key string) error
 	AbortUpload(ctx context.Context, key, uploadID string) error
 }
 
@@ -422,48 +443,7 @@ func (a *API) complete(c echo.Context) error {
 	if _, err := strconv.ParseUint(req.CRC64, 10, 64); err != nil || !decimalRE.MatchString(req.CRC64) {
 		return newAPIError(http.StatusBadRequest, "invalid_crc64", "crc64 must be the unsigned decimal CRC-64/ECMA of the file")
 	}
-	info, err := a.Objects.Head(c.Request().Context(), t.Key)
-	if errors.Is(err, ErrObjectNotFound) {
-		a.Metrics.completes.WithLabelValues("missing").Inc()
-		return newAPIError(http.StatusConflict, "object_missing", "the object does not exist: complete the multipart upload first")
-	}
-	if err != nil {
-		a.Log.Error("head object failed", "request_id", requestID(c), "key", t.Key, "err", err)
-		return newAPIError(http.StatusBadGateway, "oss_unavailable", "could not verify the object in OSS; try again")
-	}
-	type mismatch struct {
-		Field    string `json:"field"`
-		Expected string `json:"expected"`
-		Actual   string `json:"actual"`
-	}
-	var ms []mismatch
-	if info.Size != *req.Size {
-		ms = append(ms, mismatch{"size", strconv.FormatInt(*req.Size, 10), strconv.FormatInt(info.Size, 10)})
-	} else if info.Size != t.Size {
-		ms = append(ms, mismatch{"size", strconv.FormatInt(t.Size, 10) + " (declared at create)", strconv.FormatInt(info.Size, 10)})
-	}
-	if info.CRC64 != req.CRC64 {
-		ms = append(ms, mismatch{"crc64", req.CRC64, info.CRC64})
-	}
-	if len(ms) > 0 {
-		a.Metrics.completes.WithLabelValues("mismatch").Inc()
-		a.Log.Warn("uploaded object does not match", "request_id", requestID(c), "key", t.Key, "mismatches", len(ms))
-		return newAPIError(http.StatusConflict, "object_mismatch", "the object in OSS differs from the file the client reported").with(ms)
-	}
-	obj := uploadapi.Object{
-		Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: info.Size, CRC64: info.CRC64, ETag: info.ETag,
-		ContentType: info.ContentType, LastModified: info.LastModified.UTC(), User: t.UserID,
-	}
-	if a.Webhook != nil {
-		if err := a.Webhook.Send(c.Request().Context(), obj); err != nil {
-			a.Metrics.completes.WithLabelValues("webhook_failed").Inc()
-			a.Log.Error("webhook failed", "request_id", requestID(c), "key", t.Key, "err", err)
-			return newAPIError(http.StatusBadGateway, "webhook_failed", "the object is stored, but the application webhook failed; retry complete").with(obj)
-		}
-	}
-	a.Metrics.completes.WithLabelValues("ok").Inc()
-	a.Log.Info("upload completed", "request_id", requestID(c), "user", t.UserID, "key", t.Key, "size", info.Size)
-	return c.JSON(http.StatusOK, obj)
+	return a.verify(c, t, req)
 }
 
 type abortRequest struct {

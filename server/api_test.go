@@ -65,6 +65,7 @@ func pseudoRandom(n int) []byte {
 type webhookSink struct {
 	mu     sync.Mutex
 	bodies [][]byte
+	ids    []string // X-Ossup-Delivery of each
 	bad    int
 }
 
@@ -92,21 +93,53 @@ func (s *webhookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.bodies = append(s.bodies, body)
+	s.ids = append(s.ids, r.Header.Get(DeliveryHeader))
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // upload sends data with the SDK Uploader, as a browser engine would: the
-// session's part size and concurrency, its endpoint and its credentials.
+// session's part size and concurrency, its endpoint, its credentials and
+// the headers it decided (Content-Type, Content-Disposition,
+// x-oss-forbid-overwrite).
 func upload(t *testing.T, s uploadapi.Session, data []byte) {
 	t.Helper()
+	if err := uploadWith(s, data, nil); err != nil {
+		t.Fatalf("upload with session credentials: %v", err)
+	}
+}
+
+// uploadWith is upload with the request changed by tamper (nil: as the
+// session decided), returning the upload's error.
+func uploadWith(s uploadapi.Session, data []byte, tamper func(*oss.PutObjectRequest)) error {
 	u := oss.NewUploader(ossFor(s), func(o *oss.UploaderOptions) {
 		o.PartSize = s.PartSize
 		o.ParallelNum = s.Concurrency
 	})
-	_, err := u.UploadFrom(context.Background(), &oss.PutObjectRequest{Bucket: oss.Ptr(s.Bucket), Key: oss.Ptr(s.Key)}, bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("upload with session credentials: %v", err)
+	req := &oss.PutObjectRequest{Bucket: oss.Ptr(s.Bucket), Key: oss.Ptr(s.Key)}
+	h := s.Headers.PutObject
+	if !s.SinglePut {
+		h = s.Headers.InitiateMultipartUpload
 	}
+	for k, v := range h {
+		switch k {
+		case "Content-Type":
+			req.ContentType = oss.Ptr(v)
+		case "Content-Disposition":
+			req.ContentDisposition = oss.Ptr(v)
+		case "x-oss-forbid-overwrite":
+			req.ForbidOverwrite = oss.Ptr(v)
+		}
+	}
+	if tamper != nil {
+		tamper(req)
+	}
+	if s.SinglePut {
+		req.Body = bytes.NewReader(data)
+		_, err := ossFor(s).PutObject(context.Background(), req)
+		return err
+	}
+	_, err := u.UploadFrom(context.Background(), req, bytes.NewReader(data))
+	return err
 }
 
 func TestFullFlowWithWebhook(t *testing.T) {

@@ -43,10 +43,15 @@ func (w *Webhook) Sign(body []byte, t time.Time) string {
 	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Send delivers v, retrying 5xx answers and network errors with a short
-// backoff; a 4xx answer is final.
-func (w *Webhook) Send(ctx context.Context, v any) error {
-	body, err := json.Marshal(map[string]any{"type": "upload.completed", "object": v})
+// DeliveryHeader carries the delivery id (also the body's "id"): the same
+// for every delivery about one verified object, so the receiver can drop
+// repeats.
+const DeliveryHeader = "X-Ossup-Delivery"
+
+// Send delivers v as delivery id, retrying 5xx answers and network errors
+// with a short backoff; a 4xx answer is final.
+func (w *Webhook) Send(ctx context.Context, id string, v any) error {
+	body, err := json.Marshal(map[string]any{"id": id, "type": "upload.completed", "object": v})
 	if err != nil {
 		return err
 	}
@@ -63,7 +68,7 @@ func (w *Webhook) Send(ctx context.Context, v any) error {
 			case <-time.After(time.Duration(200*i) * time.Millisecond):
 			}
 		}
-		retry, err := w.post(ctx, body)
+		retry, err := w.post(ctx, id, body)
 		if err == nil {
 			return nil
 		}
@@ -75,13 +80,14 @@ func (w *Webhook) Send(ctx context.Context, v any) error {
 	return last
 }
 
-func (w *Webhook) post(ctx context.Context, body []byte) (retry bool, err error) {
+func (w *Webhook) post(ctx context.Context, id string, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("webhook: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(SignatureHeader, w.Sign(body, w.Now()))
+	req.Header.Set(DeliveryHeader, id)
 	resp, err := w.HTTPDo(req)
 	if err != nil {
 		return true, fmt.Errorf("webhook: %w", err)

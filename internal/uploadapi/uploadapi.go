@@ -80,4 +80,8 @@ type Object struct {
 	// ContentDisposition is the stored Content-Disposition, if the backend
 	// decided one (attachment, for types a browser would execute).
 	ContentDisposition string `json:"contentDisposition,omitempty"`
+	// DeliveryID names this verified object in the webhook (and here): every
+	// complete of the same object answers the same id, so a receiver
+	// handles each upload once.
+	DeliveryID string `json:"deliveryId,omitempty"`
 }
