@@ -93,6 +93,9 @@ type Config struct {
 	OSSCallbackBody string        // OSSUP_OSS_CALLBACK_BODY: its body template (${object}, ${size}, ...)
 	JanitorInterval time.Duration // OSSUP_JANITOR_INTERVAL (0 = off)
 	JanitorMaxAge   time.Duration // OSSUP_JANITOR_MAX_AGE
+	// UnverifiedMaxAge is OSSUP_UNVERIFIED_MAX_AGE: the janitor deletes
+	// objects under the key prefix stored longer ago and never verified.
+	UnverifiedMaxAge time.Duration
 }
 
 // LoadConfig reads the configuration from getenv (os.Getenv in production)
@@ -172,6 +175,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.STSDuration = duration("OSSUP_STS_DURATION", 15*time.Minute, false)
 	c.JanitorInterval = duration("OSSUP_JANITOR_INTERVAL", time.Hour, true)
 	c.JanitorMaxAge = duration("OSSUP_JANITOR_MAX_AGE", 7*24*time.Hour, false)
+	// Default: the ticket's lifetime and an hour, so nothing a ticket can
+	// still complete is ever judged abandoned.
+	c.UnverifiedMaxAge = duration("OSSUP_UNVERIFIED_MAX_AGE", c.TicketTTL+time.Hour, false)
 	c.MaxSize = int64(number("OSSUP_MAX_SIZE", float64(partplan.MaxObjectSize), 0, float64(partplan.MaxObjectSize)))
 	c.PartSize = int64(number("OSSUP_PART_SIZE", 8<<20, partplan.MinPartSize, partplan.MaxPartSize))
 	c.Concurrency = int(number("OSSUP_CONCURRENCY", 4, 1, 64))
@@ -207,6 +213,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.JanitorInterval > 0 && c.JanitorMaxAge < c.TicketTTL {
 		errs = append(errs, fmt.Errorf("OSSUP_JANITOR_MAX_AGE: %s is shorter than OSSUP_TICKET_TTL (%s): the janitor would abort multipart uploads their tickets can still resume; raise it or shorten the ticket", c.JanitorMaxAge, c.TicketTTL))
+	}
+	if c.JanitorInterval > 0 && c.UnverifiedMaxAge < c.TicketTTL+time.Minute {
+		errs = append(errs, fmt.Errorf("OSSUP_UNVERIFIED_MAX_AGE: %s is shorter than OSSUP_TICKET_TTL (%s) plus a minute: the janitor would delete objects whose tickets can still complete them "+
+			"(a complete may run up to 30 s after its ticket was checked); raise it (default: the ticket lifetime plus an hour) or shorten the ticket", c.UnverifiedMaxAge, c.TicketTTL))
+	} else if c.JanitorInterval > 0 && c.UnverifiedMaxAge < time.Hour {
+		errs = append(errs, fmt.Errorf("OSSUP_UNVERIFIED_MAX_AGE: %s is under an hour, the shortest age the janitor deletes at (a guard against unit mistakes)", c.UnverifiedMaxAge))
 	}
 	if c.STSDuration > time.Hour {
 		errs = append(errs, fmt.Errorf("OSSUP_STS_DURATION: %s is above the role's 3600 s maximum", c.STSDuration))

@@ -18,8 +18,11 @@ func TestConfigDevDefaults(t *testing.T) {
 	if c.Mode != ModeDev || c.Addr != "127.0.0.1:8080" || c.LocalOSSAddr != "127.0.0.1:9000" ||
 		c.LocalSTSAddr != "127.0.0.1:9001" || c.DataDir != "./data" || c.Bucket != "dev-bucket" ||
 		c.Region != "cn-hangzhou" || c.RoleARN != localcloud.DevRoleARN ||
-		c.AccessKeyID != "" || c.AccessKeySecret != "" {
+		c.AccessKeyID != "" || c.AccessKeySecret != "" || c.UnverifiedMaxAge != 169*time.Hour {
 		t.Fatalf("dev defaults differ from the README table: %+v", c)
+	}
+	if c, err := LoadConfig(env(map[string]string{"OSSUP_TICKET_TTL": "24h"})); err != nil || c.UnverifiedMaxAge != 25*time.Hour {
+		t.Fatalf("unverified max age follows the ticket lifetime: %v %v", c.UnverifiedMaxAge, err)
 	}
 }
 
@@ -77,6 +80,8 @@ func TestConfigRejectsWithReasons(t *testing.T) {
 		{"api only with a web dir", map[string]string{"OSSUP_API_ONLY": "true", "OSSUP_WEB_DIR": "/srv/web"}, []string{"OSSUP_API_ONLY=true serves no files", "OSSUP_WEB_DIR"}},
 		{"api only not a bool", map[string]string{"OSSUP_API_ONLY": "yes"}, []string{"OSSUP_API_ONLY", "neither true nor false"}},
 		{"janitor younger than tickets", map[string]string{"OSSUP_TICKET_TTL": "200h"}, []string{"OSSUP_JANITOR_MAX_AGE", "OSSUP_TICKET_TTL"}},
+		{"unverified reaped while tickets live", map[string]string{"OSSUP_UNVERIFIED_MAX_AGE": "168h"}, []string{"OSSUP_UNVERIFIED_MAX_AGE", "shorter than OSSUP_TICKET_TTL (168h0m0s) plus a minute"}},
+		{"unverified max age under an hour", map[string]string{"OSSUP_TICKET_TTL": "10s", "OSSUP_JANITOR_MAX_AGE": "1h", "OSSUP_UNVERIFIED_MAX_AGE": "30m"}, []string{"OSSUP_UNVERIFIED_MAX_AGE", "under an hour"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadConfig(env(tc.env))

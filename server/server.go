@@ -111,6 +111,7 @@ func (s *Server) build() error {
 		s.janitor, err = janitor.New(janitor.Config{
 			Client: client, Bucket: cfg.Bucket, Prefix: s.app.api.Keys.Prefix(), MaxAge: cfg.JanitorMaxAge,
 			Interval: cfg.JanitorInterval, Logger: s.log.With("component", "janitor"),
+			UnverifiedMaxAge: cfg.UnverifiedMaxAge, VerifiedTag: VerifiedTag, VerifiedValue: VerifiedValue,
 		})
 		if err != nil {
 			return fmt.Errorf("janitor: %w", err)

@@ -28,6 +28,7 @@ func TestDevDefaultsMatchLocalCloud(t *testing.T) {
 var nativeOnly = []string{
 	"OSSUP_ADDR", "OSSUP_DATA_DIR", "OSSUP_LOCAL_OSS_ADDR", "OSSUP_LOCAL_STS_ADDR", "OSSUP_WEB_DIR",
 	"OSSUP_FAULTS", "OSSUP_STS_MIN_DURATION", "OSSUP_JANITOR_INTERVAL", "OSSUP_JANITOR_MAX_AGE", "OSSUP_DEV_EXPOSE", "OSSUP_METRICS_TOKEN",
+	"OSSUP_API_ONLY", "OSSUP_UNVERIFIED_MAX_AGE",
 }
 
 // TestWorkerConfigNamesEverySetting: worker/workerd.capnp binds every

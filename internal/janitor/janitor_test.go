@@ -333,6 +333,10 @@ func TestNewValidatesConfig(t *testing.T) {
 		"negative tick":  func(c *Config) { c.Interval = -time.Second },
 		"page too large": func(c *Config) { c.PageSize = 1001 },
 		"negative page":  func(c *Config) { c.PageSize = -1 },
+		"tiny unverified age": func(c *Config) {
+			c.UnverifiedMaxAge, c.VerifiedTag, c.VerifiedValue = time.Minute, "ossup-verified", "1"
+		},
+		"reap without a tag": func(c *Config) { c.UnverifiedMaxAge = 2 * time.Hour },
 	} {
 		cfg := good
 		mod(&cfg)
