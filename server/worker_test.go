@@ -285,7 +285,13 @@ func TestWorkerRefusesDevMode(t *testing.T) {
 	if resp.StatusCode != 500 || e.Error.Code != "misconfigured" {
 		t.Fatalf("dev-mode worker answered %d %q", resp.StatusCode, e.Error.Code)
 	}
+	// workerd's log reaches Output through a pipe, possibly after the
+	// answer: wait for it (bounded) rather than read it at once.
 	out := w.Output()
+	for !strings.Contains(out, "cloud mode only") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		out = w.Output()
+	}
 	if !strings.Contains(out, "cloud mode only") || strings.Contains(out, cl.Config.AccessKeySecret) || strings.Contains(out, strings.Repeat("w", 40)) {
 		t.Fatalf("log of the misconfigured worker:\n%s", out)
 	}
