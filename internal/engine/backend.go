@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ossup/ossup/internal/uploadapi"
@@ -19,12 +20,72 @@ type Backend struct {
 	// BaseURL is the backend's origin, e.g. https://app.example.com; the
 	// API paths are appended to it.
 	BaseURL string
-	Header  http.Header
-	T       Transport
+	// Header is sent with every call until SetHeader replaces it.
+	Header http.Header
+	T      Transport
 	// Credentials sends the browser's cookies to a cross-origin backend
 	// (see Request.Credentials): for cookie-based authentication (the dev
 	// identity) or when the page asks for it.
 	Credentials bool
+	// Timeout bounds each call (default DefaultBackendTimeout): a backend
+	// that accepted the connection and never answers must not hold an
+	// upload in checking or completing forever. Negative means none.
+	Timeout time.Duration
+
+	mu      sync.Mutex
+	set     bool          // SetHeader was called: Header is no longer read
+	header  http.Header   // the header SetHeader installed
+	version int           // bumped by SetHeader
+	changed chan struct{} // closed and replaced by SetHeader
+}
+
+// DefaultBackendTimeout bounds one backend call: generous, because
+// complete may wait for a webhook receiver, but finite.
+const DefaultBackendTimeout = 60 * time.Second
+
+// SetHeader replaces the header sent with every later call (for example a
+// fresh Authorization after the page's token expired) and wakes the calls
+// that wait for one after a 401.
+func (b *Backend) SetHeader(h http.Header) {
+	b.mu.Lock()
+	b.set, b.header = true, h.Clone()
+	b.version++
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
+	b.mu.Unlock()
+}
+
+// currentHeader returns the header to send and its version.
+func (b *Backend) currentHeader() (http.Header, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.set {
+		return b.header, b.version
+	}
+	return b.Header, b.version
+}
+
+// waitHeader blocks until SetHeader installs a header newer than version,
+// or ctx ends.
+func (b *Backend) waitHeader(ctx context.Context, version int) error {
+	b.mu.Lock()
+	if b.version != version {
+		b.mu.Unlock()
+		return nil
+	}
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	ch := b.changed
+	b.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Credentials, Session and Object are the backend's answers, as the
@@ -33,6 +94,10 @@ type (
 	Credentials = uploadapi.Credentials
 	Session     = uploadapi.Session
 	Object      = uploadapi.Object
+	// CredentialsRefresh is the answer to a refresh.
+	CredentialsRefresh = uploadapi.CredentialsRefresh
+	// ObjectHeaders are the headers the backend decided for the object.
+	ObjectHeaders = uploadapi.ObjectHeaders
 )
 
 // CreateRequest describes the file to the backend, which checks it against
@@ -54,6 +119,20 @@ type APIError struct {
 	RequestID  string
 	Details    json.RawMessage
 	RetryAfter time.Duration // from Retry-After, if any
+
+	// headerVersion is the Backend header version the call was made with,
+	// so a 401 waits for a newer one only.
+	headerVersion int
+}
+
+func (b *Backend) timeout() time.Duration {
+	switch {
+	case b.Timeout < 0:
+		return 0
+	case b.Timeout == 0:
+		return DefaultBackendTimeout
+	}
+	return b.Timeout
 }
 
 func (e *APIError) Error() string {
@@ -73,15 +152,15 @@ func (b *Backend) Create(ctx context.Context, r CreateRequest) (*Session, error)
 	return &s, nil
 }
 
-// Refresh returns fresh credentials for the ticket's key.
-func (b *Backend) Refresh(ctx context.Context, ticket string) (*Credentials, error) {
-	var out struct {
-		Credentials Credentials `json:"credentials"`
-	}
+// Refresh returns fresh credentials for the ticket's key, with the
+// headers the backend decided for the object (which a checkpoint does not
+// keep).
+func (b *Backend) Refresh(ctx context.Context, ticket string) (*CredentialsRefresh, error) {
+	var out CredentialsRefresh
 	if err := b.call(ctx, "/api/v1/uploads/credentials", map[string]string{"ticket": ticket}, &out); err != nil {
 		return nil, err
 	}
-	return &out.Credentials, nil
+	return &out, nil
 }
 
 // Complete asks the backend to verify the stored object against the size
@@ -110,23 +189,37 @@ func (b *Backend) call(ctx context.Context, path string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("engine: encode %s: %w", path, err)
 	}
-	h := make(http.Header, len(b.Header)+1)
-	for k, vs := range b.Header {
+	cur, version := b.currentHeader()
+	h := make(http.Header, len(cur)+1)
+	for k, vs := range cur {
 		h[k] = append([]string(nil), vs...)
 	}
 	h.Set("Content-Type", "application/json")
-	resp, err := b.T.Do(ctx, &Request{Method: http.MethodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw, Credentials: b.Credentials})
+	callCtx := ctx
+	if t := b.timeout(); t > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	resp, err := b.T.Do(callCtx, &Request{Method: http.MethodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw, Credentials: b.Credentials})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("engine: backend %s: %w", path, ctx.Err())
 		}
+		if callCtx.Err() != nil {
+			err = fmt.Errorf("no answer within %s", b.timeout())
+		}
 		// No answer at all: the network (or the backend) is unreachable
 		// for now. Like an OSS request, the call is retried once the
-		// browser is back online, never failed at once.
-		return &netError{err: fmt.Errorf("engine: backend %s: %w", path, err), noAnswer: true}
+		// browser is back online, never failed at once. The backend's
+		// CORS is proven by the page's whoami before any upload starts,
+		// so this is never a CORS refusal: it gets the full patience.
+		return &netError{err: fmt.Errorf("engine: backend %s: %w", path, err), noAnswer: true, backend: true}
 	}
 	if resp.Status/100 != 2 {
-		return apiError(resp)
+		ae := apiError(resp)
+		ae.headerVersion = version
+		return ae
 	}
 	if out == nil {
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,19 +25,25 @@ type Options struct {
 	// MaxUploads is how many uploads run at once; the others wait in state
 	// queued (default 3).
 	MaxUploads int
-	// MaxAttempts is how often a request is tried before the upload fails
-	// (default 6).
+	// MaxAttempts is how often a request is tried at least (default 6),
+	// and at most when it fails with no answer on an OSS route that never
+	// answered (possibly a CORS refusal).
 	MaxAttempts int
 	// BaseBackoff and MaxBackoff bound the exponential backoff with full
 	// jitter between attempts (defaults 200 ms and 20 s).
 	BaseBackoff, MaxBackoff time.Duration
-	// NetworkPatience is how long network failures on a route that has
-	// answered before (same method and origin, so not a CORS refusal) are
-	// retried past MaxAttempts, counted from the first failure of the
-	// request, not counting time spent in WaitOnline: flaky Wi-Fi often
-	// drops requests while navigator.onLine stays true. Default 2 min;
-	// negative means MaxAttempts only.
-	NetworkPatience time.Duration
+	// Patience is how long a request's transient failures (5xx, 429,
+	// timeouts, network failures on a route proven to pass CORS) are
+	// retried past MaxAttempts, counted from its first failure, not
+	// counting time spent in WaitOnline: a deploy, a throttled STS or flaky
+	// Wi-Fi (which often drops requests while navigator.onLine stays true)
+	// must not fail a multi-GB upload. Default 2 min; negative means
+	// MaxAttempts only.
+	Patience time.Duration
+	// BackendTimeout bounds each call to the backend (default
+	// DefaultBackendTimeout; negative: none). It sets Backend.Timeout
+	// where that is zero.
+	BackendTimeout time.Duration
 	// RefreshAt is the fraction of the credentials' lifetime after which
 	// they are refreshed (default 0.8).
 	RefreshAt float64
@@ -72,7 +79,7 @@ const (
 	DefaultMaxAttempts      = 6
 	DefaultBaseBackoff      = 200 * time.Millisecond
 	DefaultMaxBackoff       = 20 * time.Second
-	DefaultNetworkPatience  = 2 * time.Minute
+	DefaultPatience         = 2 * time.Minute
 	DefaultRefreshAt        = 0.8
 	DefaultStallTimeout     = 2 * time.Minute
 	DefaultProgress         = 250 * time.Millisecond
@@ -95,8 +102,8 @@ func (o *Options) defaults() {
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = DefaultMaxBackoff
 	}
-	if o.NetworkPatience == 0 {
-		o.NetworkPatience = DefaultNetworkPatience
+	if o.Patience == 0 {
+		o.Patience = DefaultPatience
 	}
 	if o.RefreshAt <= 0 || o.RefreshAt > 1 {
 		o.RefreshAt = DefaultRefreshAt
@@ -159,18 +166,26 @@ func (e *Engine) learn(n int64, d time.Duration, conc int) {
 func New(t Transport, b *Backend, o Options) *Engine {
 	o.defaults()
 	rs := &routes{}
-	bc := *b
+	bc := &Backend{BaseURL: b.BaseURL, Header: b.Header, T: b.T, Credentials: b.Credentials, Timeout: b.Timeout}
 	if bc.T == nil {
 		bc.T = t
 	}
 	bc.T = routeTransport{t: bc.T, rs: rs}
+	if bc.Timeout == 0 {
+		bc.Timeout = o.BackendTimeout
+	}
 	return &Engine{
-		t: routeTransport{t: t, rs: rs}, b: &bc, o: o,
+		t: routeTransport{t: t, rs: rs}, b: bc, o: o,
 		budget: newBudget(o.MaxBytesInFlight),
 		slots:  make(chan struct{}, o.MaxUploads),
 		active: map[string]*Upload{},
 	}
 }
+
+// SetHeaders replaces the headers of every later backend call (the page's
+// authentication, e.g. a renewed Authorization: Bearer token). Uploads
+// waiting in StateUnauthenticated after a 401 try again with them.
+func (e *Engine) SetHeaders(h http.Header) { e.b.SetHeader(h) }
 
 // ossNow is the time to sign with: ours, corrected by the skew OSS
 // reported.

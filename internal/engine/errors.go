@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 var (
@@ -69,6 +70,8 @@ type OSSError struct {
 	HostID string
 	// ServerTime is OSS's clock, sent with RequestTimeTooSkewed.
 	ServerTime string
+	// RetryAfter is the answer's Retry-After (429 and 503 may carry one).
+	RetryAfter time.Duration
 }
 
 func (e *OSSError) Error() string {
@@ -109,6 +112,7 @@ func ossError(resp *Response) *OSSError {
 	if e.ServerTime == "" {
 		e.ServerTime = resp.Header.Get("Date")
 	}
+	e.RetryAfter = retryAfter(resp.Header)
 	if e.Code == "" {
 		// A proxy or CDN answered, or the body was cut off.
 		e.Code = fmt.Sprintf("HTTP%d", resp.Status)
@@ -134,6 +138,9 @@ type netError struct {
 	// noAnswer: the transport got no HTTP response at all (as opposed to
 	// a stall or a malformed answer).
 	noAnswer bool
+	// backend: the call went to the signing backend, whose route the page
+	// proved before any upload started.
+	backend bool
 }
 
 func (e *netError) Error() string { return "network: " + e.err.Error() }

@@ -10,14 +10,18 @@ type State string
 
 // States. done, failed and canceled are final.
 const (
-	StateQueued     State = "queued"     // waiting for a slot
-	StateChecking   State = "checking"   // fingerprinting, looking for a checkpoint, reconciling with OSS
-	StateUploading  State = "uploading"  // sending data
-	StatePaused     State = "paused"     // stopped by Pause; the checkpoint is kept
-	StateCompleting State = "completing" // assembling the object and verifying it
-	StateDone       State = "done"
-	StateFailed     State = "failed"
-	StateCanceled   State = "canceled"
+	StateQueued    State = "queued"    // waiting for a slot
+	StateChecking  State = "checking"  // fingerprinting, looking for a checkpoint, reconciling with OSS
+	StateUploading State = "uploading" // sending data
+	StatePaused    State = "paused"    // stopped by Pause; the checkpoint is kept
+	// StateUnauthenticated: the backend refused the page's authentication
+	// (401, e.g. an expired token); the upload waits, nothing lost, until
+	// Engine.SetHeaders installs new headers.
+	StateUnauthenticated State = "unauthenticated"
+	StateCompleting      State = "completing" // assembling the object and verifying it
+	StateDone            State = "done"
+	StateFailed          State = "failed"
+	StateCanceled        State = "canceled"
 )
 
 // Final reports whether s is a final state.

@@ -235,20 +235,27 @@ func TestPauseResume(t *testing.T) {
 	env.checkObject(res, data)
 }
 
-func TestTerminalErrorAfterAttempts(t *testing.T) {
+// TestTerminalErrorAfterPatience: an OSS that answers 5xx for good fails
+// the upload once Patience has passed, after more attempts than
+// MaxAttempts (failure by time, not by count).
+func TestTerminalErrorAfterPatience(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
 	env.setFaults(faults.Config{Rules: []faults.Rule{{Op: "UploadPart", ErrorRate: 1}}})
 	path, _ := writeFile(t, "doomed.bin", 2<<20, 11)
 	o := fastOptions(checkpoint.NewMemoryStore())
-	o.MaxAttempts = 2
+	o.MaxAttempts, o.Patience = 2, 400*time.Millisecond
+	start := time.Now()
 	u := env.engine(o).Start(context.Background(), openSource(t, path))
 	_, err := wait(t, u)
 	var ue *UploadError
 	if !errors.As(err, &ue) {
 		t.Fatalf("error %v, want *UploadError", err)
 	}
-	if ue.Op != "UploadPart" || (ue.Code != "InternalError" && ue.Code != "ServiceUnavailable") || ue.RequestID == "" || ue.Attempts != 2 {
+	if d := time.Since(start); d < o.Patience {
+		t.Fatalf("gave up after %s, before the patience of %s", d, o.Patience)
+	}
+	if ue.Op != "UploadPart" || (ue.Code != "InternalError" && ue.Code != "ServiceUnavailable") || ue.RequestID == "" || ue.Attempts <= o.MaxAttempts {
 		t.Fatalf("UploadError %+v", ue)
 	}
 	var oe *OSSError
@@ -351,20 +358,29 @@ func TestOfflineWaitsForNetwork(t *testing.T) {
 	env.checkObject(res, data)
 }
 
+// TestBackendRefusal: a backend 401 (the page's token expired) holds the
+// upload in StateUnauthenticated instead of failing it; new headers from
+// the page resume it and it completes.
 func TestBackendRefusal(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
 	b := env.backend()
-	b.Header.Set("Authorization", "Bearer wrong-token-0123456789")
-	path, _ := writeFile(t, "refused.bin", 10, 15)
-	u := New(env.trans, b, fastOptions(nil)).Start(context.Background(), openSource(t, path))
-	_, err := wait(t, u)
-	var ue *UploadError
-	var ae *APIError
-	if !errors.As(err, &ue) || ue.Op != "backend.create" || ue.Code != "unauthenticated" || ue.Attempts != 1 || ue.RequestID == "" ||
-		!errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
-		t.Fatalf("error %#v", err)
+	good := b.Header.Clone()
+	b.Header = http.Header{"Authorization": {"Bearer wrong-token-0123456789"}}
+	path, data := writeFile(t, "refused.bin", 10, 15)
+	eng := New(env.trans, b, fastOptions(nil))
+	u := eng.Start(context.Background(), openSource(t, path))
+	waitFor(t, "state unauthenticated", func() bool { return u.Progress().State == StateUnauthenticated })
+	time.Sleep(100 * time.Millisecond)
+	if s := u.Progress().State; s != StateUnauthenticated {
+		t.Fatalf("state %s while the backend refuses the page's token", s)
 	}
+	eng.SetHeaders(good)
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
 }
 
 func TestStartSameFileTwice(t *testing.T) {

@@ -126,15 +126,39 @@ func (u *Upload) watchStall(ctx context.Context, req *Request) (context.Context,
 	}
 }
 
-// objectHeader is the header of a request carrying object data; the
-// Content-Type is always explicit so fetch never adds one of its own (from
-// a Blob's type) that the signature does not cover.
-func (u *Upload) objectHeader() http.Header {
-	ct := u.ident.Type
-	if ct == "" {
-		ct = "application/octet-stream"
+// objectHeader is the header of op, a request that creates the object:
+// exactly the headers the backend decided for it (its complete refuses an
+// object stored with any other), and always an explicit Content-Type so
+// the browser never adds one of its own (from a Blob's type) that the
+// signature does not cover. Without a decision (an older backend) the
+// file's type is sent.
+func (u *Upload) objectHeader(op string) http.Header {
+	h := http.Header{}
+	if oh := u.hdrs.Load(); oh != nil {
+		var m map[string]string
+		switch op {
+		case "PutObject":
+			m = oh.PutObject
+		case "InitiateMultipartUpload":
+			m = oh.InitiateMultipartUpload
+		case "CompleteMultipartUpload":
+			m = oh.CompleteMultipartUpload
+		}
+		for k, v := range m {
+			h.Set(k, v)
+		}
 	}
-	return http.Header{"Content-Type": {ct}}
+	switch {
+	case op == "CompleteMultipartUpload":
+		h.Set("Content-Type", "application/xml")
+	case h.Get("Content-Type") == "":
+		ct := u.ident.Type
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		h.Set("Content-Type", ct)
+	}
+	return h
 }
 
 // checkedHeaders reads ETag and the CRC from a successful data response;
@@ -170,9 +194,19 @@ func (u *Upload) putObject(ctx context.Context, crc uint64) error {
 		defer u.e.budget.release(held)
 		defer u.setSending(1, 0)
 		resp, err := u.ossDo(ctx, ossCall{
-			op: "PutObject", method: http.MethodPut, header: u.objectHeader(),
+			op: "PutObject", method: http.MethodPut, header: u.objectHeader("PutObject"),
 			body: u.src.Slice(0, size), onProgress: func(n int64) { u.setSending(1, n) },
 		})
+		var oe *OSSError
+		if errors.As(err, &oe) && oe.Code == "FileAlreadyExists" {
+			// The backend decides a key of its own for every session and
+			// forbids overwriting it, so the object there was stored by an
+			// earlier attempt whose answer was lost (or whose CRC header
+			// was damaged on the way). The backend's complete checks its
+			// size and CRC-64 against ours, and removes it if they differ.
+			u.log.Info("object already stored by an earlier attempt; verifying it")
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -193,7 +227,7 @@ func (u *Upload) initiate(ctx context.Context) (string, error) {
 	err := u.retrier().do(ctx, "InitiateMultipartUpload", func(ctx context.Context) error {
 		resp, err := u.ossDo(ctx, ossCall{
 			op: "InitiateMultipartUpload", method: http.MethodPost, query: []param{{"uploads", ""}},
-			header: u.objectHeader(),
+			header: u.objectHeader("InitiateMultipartUpload"),
 		})
 		if err != nil {
 			return err
@@ -319,7 +353,7 @@ func (u *Upload) completeMultipart(ctx context.Context) (crc uint64, ok bool, er
 		u.completeSent = true
 		resp, err := u.ossDo(ctx, ossCall{
 			op: "CompleteMultipartUpload", method: http.MethodPost, query: []param{{"uploadId", u.rec.UploadID}},
-			header: http.Header{"Content-Type": {"application/xml"}}, bytes: body,
+			header: u.objectHeader("CompleteMultipartUpload"), bytes: body,
 		})
 		var oe *OSSError
 		if sent && errors.As(err, &oe) && oe.Code == "NoSuchUpload" {

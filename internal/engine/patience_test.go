@@ -44,7 +44,7 @@ func (d *dropParts) Do(ctx context.Context, r *Request) (*Response, error) {
 
 // TestFlakyNetworkIsRiddenOut: once UploadPart has answered, a run of
 // dropped requests far longer than MaxAttempts is retried within
-// NetworkPatience and the upload completes identical.
+// Patience and the upload completes identical.
 func TestFlakyNetworkIsRiddenOut(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
@@ -66,7 +66,7 @@ func TestFlakyNetworkIsRiddenOut(t *testing.T) {
 
 // TestUnprovenRouteFailsAfterAttempts: when UploadPart has never answered
 // (a CORS preflight refusal looks the same), the upload fails after
-// MaxAttempts without waiting out NetworkPatience.
+// MaxAttempts without waiting out Patience.
 func TestUnprovenRouteFailsAfterAttempts(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
@@ -83,20 +83,20 @@ func TestUnprovenRouteFailsAfterAttempts(t *testing.T) {
 	if !strings.Contains(ue.Hint, "<AllowedOrigin>") || !strings.Contains(err.Error(), ue.Hint) {
 		t.Fatalf("the error does not name the CORS rule a refusal would need: hint %q, error %v", ue.Hint, err)
 	}
-	if d := time.Since(start); d > DefaultNetworkPatience/2 {
-		t.Fatalf("reported after %s: NetworkPatience applied to a route that never answered", d)
+	if d := time.Since(start); d > DefaultPatience/2 {
+		t.Fatalf("reported after %s: Patience applied to a route that never answered", d)
 	}
 }
 
-// TestNetworkPatienceRunsOut: a proven route that stays down fails the
-// upload once NetworkPatience has passed, with more attempts than
+// TestPatienceRunsOut: a proven route that stays down fails the
+// upload once Patience has passed, with more attempts than
 // MaxAttempts spent.
-func TestNetworkPatienceRunsOut(t *testing.T) {
+func TestPatienceRunsOut(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
 	tr := &dropParts{inner: env.trans, after: 1, drop: func() bool { return true }}
 	o := fastOptions(checkpoint.NewMemoryStore())
-	o.MaxAttempts, o.Concurrency, o.NetworkPatience = 3, 1, 300*time.Millisecond
+	o.MaxAttempts, o.Concurrency, o.Patience = 3, 1, 300*time.Millisecond
 	path, _ := writeFile(t, "down.bin", 3<<20, 23)
 	start := time.Now()
 	_, err := wait(t, New(tr, env.backend(), o).Start(context.Background(), openSource(t, path)))
@@ -107,13 +107,13 @@ func TestNetworkPatienceRunsOut(t *testing.T) {
 	if ue.Hint != "" || strings.Contains(err.Error(), "CORS") {
 		t.Fatalf("a route that answered before is blamed on CORS: %v", err)
 	}
-	if d := time.Since(start); d < o.NetworkPatience {
-		t.Fatalf("gave up after %s, before NetworkPatience %s", d, o.NetworkPatience)
+	if d := time.Since(start); d < o.Patience {
+		t.Fatalf("gave up after %s, before Patience %s", d, o.Patience)
 	}
 }
 
 // TestOfflineTimeKeepsPatience: the browser goes offline for longer than
-// NetworkPatience after UploadPart answered; once back online, requests
+// Patience after UploadPart answered; once back online, requests
 // still fail for a moment. Time spent offline did not use up the patience,
 // so the upload completes.
 func TestOfflineTimeKeepsPatience(t *testing.T) {
@@ -128,7 +128,7 @@ func TestOfflineTimeKeepsPatience(t *testing.T) {
 		return afterOnline.Add(-1) >= 0
 	}}
 	o := fastOptions(checkpoint.NewMemoryStore())
-	o.MaxAttempts, o.Concurrency, o.NetworkPatience = 2, 1, 300*time.Millisecond
+	o.MaxAttempts, o.Concurrency, o.Patience = 2, 1, 300*time.Millisecond
 	var waits atomic.Int64
 	o.WaitOnline = waitOnlineWhen(func() bool { return !offline.Load() }, &waits)
 	path, data := writeFile(t, "asleep.bin", 3<<20+1, 24)
@@ -137,11 +137,82 @@ func TestOfflineTimeKeepsPatience(t *testing.T) {
 	afterOnline.Store(3)
 	offline.Store(true)
 	waitFor(t, "WaitOnline", func() bool { return waits.Load() > 0 })
-	time.Sleep(3 * o.NetworkPatience)
+	time.Sleep(3 * o.Patience)
 	offline.Store(false)
 	res, err := wait(t, u)
 	if err != nil {
-		t.Fatalf("after %s offline and %d drops online, the upload failed: %v", 3*o.NetworkPatience, tr.dropped.Load(), err)
+		t.Fatalf("after %s offline and %d drops online, the upload failed: %v", 3*o.Patience, tr.dropped.Load(), err)
+	}
+	env.checkObject(res, data)
+}
+
+// outage answers 503 to requests whose URL contains path while down is
+// set, counting them, and leaves the rest to inner.
+type outage struct {
+	inner   Transport
+	path    string
+	down    atomic.Bool
+	refused atomic.Int64
+	hang    bool // hang until the request's context ends instead of answering
+}
+
+func (o *outage) Do(ctx context.Context, r *Request) (*Response, error) {
+	if o.down.Load() && strings.Contains(r.URL, o.path) {
+		o.refused.Add(1)
+		if o.hang {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return &Response{Status: http.StatusServiceUnavailable, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: []byte(`{"error":{"code":"sts_unavailable","message":"STS is throttled"}}`)}, nil
+	}
+	return o.inner.Do(ctx, r)
+}
+
+// TestBackendOutageDuringComplete: the backend answers 503 for far longer
+// than MaxAttempts quick attempts while complete runs (a webhook receiver
+// down, a deploy): the upload waits it out within Patience and ends done,
+// the object verified, nothing sent twice. Before, the sixth 503 failed
+// the upload and threw its checkpoint away although the object was stored.
+func TestBackendOutageDuringComplete(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	tr := &outage{inner: env.trans, path: "/api/v1/uploads/complete"}
+	tr.down.Store(true)
+	o := fastOptions(checkpoint.NewMemoryStore())
+	o.MaxAttempts = 3
+	path, data := writeFile(t, "outage.bin", 3<<20+5, 22)
+	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
+	waitFor(t, "complete refused", func() bool { return tr.refused.Load() > int64(3*o.MaxAttempts) })
+	before := env.uploadPartBytes()
+	tr.down.Store(false)
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatalf("a backend outage during complete failed the upload after %d refusals: %v", tr.refused.Load(), err)
+	}
+	if after := env.uploadPartBytes(); after != before {
+		t.Fatalf("%d bytes sent again after the outage", after-before)
+	}
+	env.checkObject(res, data)
+}
+
+// TestHungBackendTimesOut: a backend that accepts the call and never
+// answers is cut off after Options.BackendTimeout and tried again, so the
+// upload does not stick in checking.
+func TestHungBackendTimesOut(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	tr := &outage{inner: env.trans, path: "/api/v1/uploads", hang: true}
+	tr.down.Store(true)
+	o := fastOptions(nil)
+	o.BackendTimeout = 100 * time.Millisecond
+	path, data := writeFile(t, "hung.bin", 1000, 23)
+	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
+	waitFor(t, "two hung calls", func() bool { return tr.refused.Load() >= 2 })
+	tr.down.Store(false)
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
 	}
 	env.checkObject(res, data)
 }

@@ -18,6 +18,7 @@ const (
 	network  // transient, and the network may be down: wait for it
 	authFail // OSS refused the credentials: refresh and retry
 	skewed   // OSS refused our clock: correct and retry
+	appAuth  // the backend refused the page's authentication: wait for new headers
 )
 
 // authCodes are OSS's answers to expired or unknown temporary credentials.
@@ -40,6 +41,9 @@ func classify(err error) kind {
 		}
 		return terminal
 	case errors.As(err, &ae):
+		if ae.Status == http.StatusUnauthorized {
+			return appAuth
+		}
 		if ae.Status >= 500 || ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusRequestTimeout {
 			return transient
 		}
@@ -68,18 +72,29 @@ type retrier struct {
 	log *slog.Logger
 	// onRetry reports a transient failure before the wait.
 	onRetry func(op string, attempt int, delay time.Duration, err error)
+	// onAuth is called when the backend refused the page's authentication
+	// (401): it reports the wait (state unauthenticated) and blocks until
+	// the page sets new headers, then the call is tried again. Nil makes a
+	// 401 terminal.
+	onAuth func(ctx context.Context, err *APIError) error
 }
 
-// do calls try until it succeeds, fails terminally or the attempts run
-// out, backing off exponentially with full jitter and honouring
-// Retry-After. A refusal of the credentials or of the clock is retried at
-// once, and only the first one of each is free. When ctx ends, do returns
-// its error.
+// do calls try until it succeeds, fails terminally or runs out of
+// patience, backing off exponentially with full jitter and honouring
+// Retry-After. The policy is by time, not by attempt count: 5xx, 429, 408,
+// CRC mismatches, timeouts and network failures are retried for
+// Options.Patience from this request's first failure, not counting time
+// spent offline (WaitOnline). Only a network failure on an OSS route that
+// never answered is reported after MaxAttempts: the browser reports a CORS
+// refusal exactly like a network drop, and a misconfigured bucket should
+// show its diagnosis within seconds. A refusal of the credentials or of
+// the clock is retried at once, and only the first one of each is free.
+// When ctx ends, do returns its error.
 func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context) error) error {
 	o := &r.e.o
 	freeAuth, freeSkew := true, true
 	attempts := 0
-	var firstNet time.Time
+	var first time.Time // first failure of this request, moved on by time offline
 	for {
 		err := try(ctx)
 		if err == nil {
@@ -93,6 +108,18 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 		switch k {
 		case terminal:
 			return uploadError(op, err, attempts)
+		case appAuth:
+			var ae *APIError
+			errors.As(err, &ae)
+			if r.onAuth == nil {
+				return uploadError(op, err, attempts)
+			}
+			attempts--
+			r.log.Info("backend refused the page's authentication, waiting for new headers", "op", op)
+			if err := r.onAuth(ctx, ae); err != nil {
+				return err
+			}
+			continue
 		case authFail:
 			if freeAuth {
 				freeAuth = false
@@ -108,10 +135,10 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 				continue
 			}
 		}
-		if k == network && firstNet.IsZero() {
-			firstNet = o.Clock.Now()
+		if first.IsZero() {
+			first = o.Clock.Now()
 		}
-		if attempts >= o.MaxAttempts && !r.patient(k, err, firstNet) {
+		if !r.patient(k, err, attempts, first) {
 			return uploadError(op, err, attempts)
 		}
 		delay := backoff(attempts, o.BaseBackoff, o.MaxBackoff)
@@ -119,8 +146,11 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 		var ae *APIError
 		if errors.As(err, &ae) {
 			delay = max(delay, ae.RetryAfter)
-		} else if errors.As(err, &oe) && oe.Status == http.StatusTooManyRequests {
-			delay = max(delay, time.Second)
+		} else if errors.As(err, &oe) {
+			delay = max(delay, oe.RetryAfter)
+			if oe.Status == http.StatusTooManyRequests {
+				delay = max(delay, time.Second)
+			}
 		}
 		r.log.Debug("retrying", "op", op, "attempt", attempts, "delay", delay, "err", err)
 		if r.onRetry != nil {
@@ -137,21 +167,26 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 			// Time spent offline is not the network failing: an upload
 			// whose laptop slept for an hour gets its full patience back
 			// online.
-			if !firstNet.IsZero() {
-				firstNet = firstNet.Add(o.Clock.Now().Sub(before))
-			}
+			first = first.Add(o.Clock.Now().Sub(before))
 		}
 	}
 }
 
-// patient reports whether a failure past MaxAttempts is still retried: a
-// network failure on a proven route within NetworkPatience of the first
-// network failure of this request, not counting the time spent offline.
-func (r retrier) patient(k kind, err error, firstNet time.Time) bool {
-	var pe *provenRouteError
+// patient reports whether a failure after attempts tries is retried.
+func (r retrier) patient(k kind, err error, attempts int, first time.Time) bool {
 	o := &r.e.o
-	return k == network && o.NetworkPatience > 0 && errors.As(err, &pe) &&
-		o.Clock.Now().Sub(firstNet) < o.NetworkPatience
+	if k == network && !provenRoute(err) || o.Patience < 0 {
+		return attempts < o.MaxAttempts
+	}
+	return attempts < o.MaxAttempts || o.Clock.Now().Sub(first) < o.Patience
+}
+
+// provenRoute reports whether a network failure is on a route known to
+// pass CORS: an OSS route that answered before, or the backend.
+func provenRoute(err error) bool {
+	var pe *provenRouteError
+	var ne *netError
+	return errors.As(err, &pe) || errors.As(err, &ne) && ne.backend
 }
 
 // corsRefusalHint is the Hint of a request to OSS that never got an answer
@@ -188,8 +223,7 @@ func uploadError(op string, err error, attempts int) error {
 		e.Code, e.Message = "InconsistentCRC", err.Error()
 	case errors.As(err, &ne):
 		e.Code, e.Message = "NetworkError", ne.err.Error()
-		var pe *provenRouteError
-		if ne.noAnswer && !errors.As(err, &pe) && !strings.HasPrefix(op, "backend.") {
+		if ne.noAnswer && !provenRoute(err) && !strings.HasPrefix(op, "backend.") {
 			e.Hint = corsRefusalHint
 		}
 	default:

@@ -10,7 +10,7 @@ import (
 // Engine started. A browser cannot tell a network drop from a CORS refusal:
 // both are a fetch with no response. Once a route has answered, its CORS
 // rule is proven, so a later failure on it is the network and worth
-// Options.NetworkPatience; a route that never answered may be refused by
+// Options.Patience; a route that never answered may be refused by
 // CORS, and is reported after the usual attempts so a misconfigured bucket
 // shows its diagnosis within seconds.
 type routes struct{ seen sync.Map }

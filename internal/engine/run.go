@@ -88,6 +88,7 @@ func (u *Upload) prepare(ctx context.Context) error {
 	u.ticket, u.tgt, u.plan = sess.Ticket, tgt, plan
 	u.conc = u.concurrency(sess.Concurrency)
 	cr := sess.Credentials
+	u.setObjectHeaders(sess.Headers)
 	u.creds = u.newCreds(&cr)
 	u.confirmed.Store(0)
 	if !plan.Single {
@@ -117,7 +118,12 @@ func (u *Upload) concurrency(session int) int {
 func (u *Upload) newCreds(initial *Credentials) *credSource {
 	ticket := u.ticket
 	return newCredSource(initial, func(ctx context.Context) (*Credentials, error) {
-		return u.e.b.Refresh(ctx, ticket)
+		rr, err := u.e.b.Refresh(ctx, ticket)
+		if err != nil {
+			return nil, err
+		}
+		u.setObjectHeaders(rr.Headers)
+		return &rr.Credentials, nil
 	}, u.e.ossNow, u.e.o.RefreshAt)
 }
 

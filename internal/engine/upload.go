@@ -58,6 +58,14 @@ type Upload struct {
 	stored       bool // the object is complete in OSS
 	completeSent bool
 
+	// hdrs are the headers the backend decided for the object, from the
+	// session or (resuming) the latest credentials refresh.
+	hdrs atomic.Pointer[ObjectHeaders]
+	// authWaits counts the requests waiting for new page headers;
+	// authPrev is the state to return to when the last one ends. Under mu.
+	authWaits int
+	authPrev  State
+
 	confirmed atomic.Int64
 	sendMu    sync.Mutex
 	sending   map[int]int64
@@ -256,7 +264,38 @@ func (u *Upload) end(s State, res *Result, err error) {
 func (u *Upload) retrier() retrier {
 	return retrier{e: u.e, log: u.log, onRetry: func(op string, attempt int, delay time.Duration, err error) {
 		u.ev.push(Event{Kind: EventRetry, Progress: u.Progress(), Err: err, Op: op, Attempt: attempt, Delay: delay})
-	}}
+	}, onAuth: u.waitAuth}
+}
+
+// waitAuth holds a backend call the backend refused with 401 until the
+// page sets new headers: the upload shows StateUnauthenticated meanwhile
+// and returns to its previous state afterwards, nothing lost.
+func (u *Upload) waitAuth(ctx context.Context, ae *APIError) error {
+	u.mu.Lock()
+	if u.authWaits == 0 {
+		u.authPrev = u.state
+	}
+	u.authWaits++
+	u.mu.Unlock()
+	u.setState(StateUnauthenticated)
+	err := u.e.b.waitHeader(ctx, ae.headerVersion)
+	u.mu.Lock()
+	u.authWaits--
+	last, prev := u.authWaits == 0, u.authPrev
+	u.mu.Unlock()
+	if last && err == nil {
+		u.setState(prev)
+	}
+	return err
+}
+
+// setObjectHeaders keeps the backend's decision of the object's headers;
+// an answer without one (an older backend) keeps what is known.
+func (u *Upload) setObjectHeaders(h ObjectHeaders) {
+	if h.PutObject == nil && h.InitiateMultipartUpload == nil && h.CompleteMultipartUpload == nil {
+		return
+	}
+	u.hdrs.Store(&h)
 }
 
 // main drives the upload through pauses until it ends.
