@@ -56,5 +56,14 @@ func errorJS(err error) map[string]any {
 	if errors.Is(err, engine.ErrCORS) {
 		out["code"] = "CORSExposeHeaders"
 	}
+	var ce *codedError
+	if _, set := out["code"]; !set && errors.As(err, &ce) {
+		out["code"] = ce.code
+	}
+	// A JS exception the engine could not retry names itself, not the
+	// generic ClientError.
+	if c, _ := out["code"].(string); (c == "" || c == "ClientError") && errors.Is(err, ErrJS) {
+		out["code"] = "js_exception"
+	}
 	return out
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"syscall/js"
 )
 
@@ -30,7 +31,10 @@ func await(ctx context.Context, p js.Value) (js.Value, error) {
 		then.Release()
 		catch.Release()
 	}
-	p.Call("then", then, catch)
+	if _, err := call(p, "then", then, catch); err != nil {
+		release()
+		return js.Undefined(), err
+	}
 	select {
 	case r := <-ch:
 		release()
@@ -51,9 +55,13 @@ func arg0(args []js.Value) js.Value {
 	return args[0]
 }
 
-// jsError turns a JS exception or rejection value into a Go error.
+// jsError turns a JS exception or rejection value into a Go error; an
+// Error with a string code (the glue's, e.g. storage_unavailable) keeps it.
 func jsError(v js.Value) error {
 	if v.Type() == js.TypeObject {
+		if c := v.Get("code"); c.Type() == js.TypeString && v.Get("message").Type() == js.TypeString {
+			return &codedError{code: c.String(), err: errors.New(v.Get("message").String())}
+		}
 		if m := v.Get("message"); m.Type() == js.TypeString {
 			name := v.Get("name")
 			if name.Type() == js.TypeString {
@@ -84,4 +92,91 @@ func bytesToJS(b []byte) js.Value {
 	u8 := js.Global().Get("Uint8Array").New(len(b))
 	js.CopyBytesToJS(u8, b)
 	return u8
+}
+
+// ErrJS is wrapped by every error that stands for a JS exception (or a JS
+// value of the wrong type) met while calling into the browser: syscall/js
+// panics on those, and an unrecovered panic ends the Go program, which
+// would stop every upload of the page at once.
+var ErrJS = errors.New("JavaScript exception")
+
+// jsPanicError turns what syscall/js panicked with into an error wrapping
+// ErrJS; what names the call, for the message.
+func jsPanicError(what string, r any) error {
+	switch v := r.(type) {
+	case js.Error:
+		return fmt.Errorf("%s: %w: %w", what, ErrJS, jsError(v.Value))
+	case error:
+		return fmt.Errorf("%s: %w: %w", what, ErrJS, v)
+	default:
+		return fmt.Errorf("%s: %w: %v", what, ErrJS, v)
+	}
+}
+
+// recoverJS, deferred, turns a panic into *err (see ErrJS).
+func recoverJS(what string, err *error) {
+	if r := recover(); r != nil {
+		*err = jsPanicError(what, r)
+	}
+}
+
+// call is v[method](args...) with a JS exception returned as an error.
+func call(v js.Value, method string, args ...any) (res js.Value, err error) {
+	defer recoverJS(method, &err)
+	return v.Call(method, args...), nil
+}
+
+// awaitCall calls v[method](args...) and awaits the promise it returns;
+// an exception thrown by the call is an error like a rejection.
+func awaitCall(ctx context.Context, v js.Value, method string, args ...any) (js.Value, error) {
+	p, err := call(v, method, args...)
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return await(ctx, p)
+}
+
+// safeFunc is js.FuncOf for functions the glue calls: a panic in f (a bad
+// argument from JS, a bug) becomes a thrown JS Error in the caller instead
+// of ending the Go program.
+func safeFunc(name string, f func(this js.Value, args []js.Value) any) js.Func {
+	return js.FuncOf(func(this js.Value, args []js.Value) (res any) {
+		defer func() {
+			if r := recover(); r != nil {
+				res = rejected(jsPanicError(name, r))
+			}
+		}()
+		return f(this, args)
+	})
+}
+
+// rejected is a JS Promise rejected with err: the glue's calls into the
+// engine handle a rejection the same way whether it came from a promise
+// or from a panic.
+func rejected(err error) js.Value {
+	return js.Global().Get("Promise").Call("reject", jsErr(err))
+}
+
+// jsErr is a JS Error with err's message and, for a coded error, its code.
+func jsErr(err error) js.Value {
+	e := js.Global().Get("Error").New(err.Error())
+	var c *codedError
+	if errors.As(err, &c) {
+		e.Set("code", c.code)
+	}
+	return e
+}
+
+// codedError is an error with a code the page can act on (see
+// web/protocol.json, errorCodes).
+type codedError struct {
+	code string
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func coded(code, format string, args ...any) error {
+	return &codedError{code: code, err: fmt.Errorf(format, args...)}
 }

@@ -6,10 +6,12 @@
 // transport, IndexedDB for checkpoints and Web Locks so that two tabs never
 // drive one upload. The worker glue calls the functions of
 // self.ossupEngine; the engine reports through self.ossupEmit(id, event).
+// web/protocol.json declares both sides of that contract.
 package main
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"syscall/js"
 	"time"
@@ -22,30 +24,66 @@ import (
 const version = "0.2.0-dev"
 
 type app struct {
-	mu      sync.Mutex
-	eng     *engine.Engine
-	store   checkpoint.Store
-	uploads map[string]*engine.Upload
-	global  js.Value
+	mu    sync.Mutex
+	eng   *engine.Engine
+	store checkpoint.Store
+	// jobs are the uploads the page started, by page id, from the start
+	// message on (before the engine has the upload: control messages that
+	// arrive in that window are kept on the job, never dropped) until they
+	// end.
+	jobs map[string]*job
+	// byKey is the page id of the job driving each checkpoint id: the same
+	// file twice in this uploader is told apart from another tab's lock.
+	byKey map[string]string
+	// failed keeps the checkpoint id of each failed upload, so cancel()
+	// on its handle discards it (aborts the multipart upload, deletes the
+	// checkpoint). Only strings: the engine's upload and its File are let go.
+	failed map[string]string
+	global js.Value
 }
 
+// job is one upload the page started.
+type job struct {
+	id, key string
+	mu      sync.Mutex
+	u       *engine.Upload
+	paused  bool
+	cancel  bool
+	// bound is closed once u is set or the job ended without an engine
+	// upload (refused by the lock, not a file...).
+	bound  chan struct{}
+	warned map[string]bool
+}
+
+// jobKey is the context key of the page id of the upload a call works for
+// (the KV's warnings find their upload by it).
+type jobKey struct{}
+
+// Deadlines of the waits the page cannot see.
+const (
+	lockTimeout   = 10 * time.Second
+	cancelTimeout = 2 * time.Minute
+)
+
 func main() {
-	a := &app{uploads: map[string]*engine.Upload{}, global: js.Global()}
-	a.store = checkpoint.NewKVStore(idbKV{api: a.global.Get("ossupKV")})
+	a := &app{jobs: map[string]*job{}, byKey: map[string]string{}, failed: map[string]string{}, global: js.Global()}
+	a.store = checkpoint.NewKVStore(idbKV{api: a.global.Get("ossupKV"), trouble: a.storageTrouble})
 	api := js.Global().Get("Object").New()
 	api.Set("version", version)
-	api.Set("configure", js.FuncOf(a.configure))
-	api.Set("start", js.FuncOf(a.start))
-	api.Set("pause", js.FuncOf(a.control(func(u *engine.Upload) { u.Pause() })))
-	api.Set("resume", js.FuncOf(a.control(func(u *engine.Upload) { u.Resume() })))
-	api.Set("cancel", js.FuncOf(a.cancel))
-	api.Set("pending", js.FuncOf(a.pending))
+	api.Set("configure", safeFunc("configure", a.configure))
+	api.Set("start", safeFunc("start", a.start))
+	api.Set("pause", safeFunc("pause", a.control(false)))
+	api.Set("resume", safeFunc("resume", a.control(true)))
+	api.Set("cancel", safeFunc("cancel", a.cancel))
+	api.Set("discard", safeFunc("discard", a.discard))
+	api.Set("pending", safeFunc("pending", a.pending))
 	js.Global().Set("ossupEngine", api)
 	js.Global().Set("ossupEngineVersion", version)
 	select {}
 }
 
-// configure({backend, headers, concurrency, maxBytesInFlight}) sets up the
+// configure({backend, headers, concurrency, maxBytesInFlight,
+// patienceSeconds}) sets up the
 // engine; the glue calls it once before any start.
 func (a *app) configure(_ js.Value, args []js.Value) any {
 	o := arg0(args)
@@ -66,112 +104,342 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 	if v := o.Get("maxBytesInFlight"); v.Type() == js.TypeNumber {
 		opts.MaxBytesInFlight = int64(v.Float())
 	}
+	if v := o.Get("patienceSeconds"); v.Type() == js.TypeNumber && v.Float() > 0 {
+		opts.Patience = time.Duration(v.Float() * float64(time.Second))
+	}
 	a.mu.Lock()
 	a.eng = engine.New(t, b, opts)
 	a.mu.Unlock()
 	return nil
 }
 
+// locksAvailable reports whether the browser has Web Locks: not in
+// insecure contexts (plain-http intranet hosts) nor Safari before 15.4.
+func (a *app) locksAvailable() bool { return a.global.Get("ossupLocksAvailable").Truthy() }
+
 // inUse reports whether another tab drives the upload with checkpoint id:
-// it holds the upload's Web Lock. When unsure, it says yes, the safe side.
+// it holds the upload's Web Lock. When unsure (no Web Locks, an error), it
+// says yes, the safe side.
 func (a *app) inUse(ctx context.Context, id string) bool {
-	v, err := await(ctx, a.global.Call("ossupLockHeld", "ossup-upload:"+id))
+	if !a.locksAvailable() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, lockTimeout)
+	defer cancel()
+	v, err := awaitCall(ctx, a.global, "ossupLockHeld", lockName(id))
 	return err != nil || v.Truthy()
 }
 
+func lockName(key string) string { return "ossup-upload:" + key }
+
+// lock takes the Web Lock of checkpoint key for this tab. release is nil
+// without Web Locks (the caller warns); errLocked means another tab holds
+// it.
+func (a *app) lock(key string) (release func(), err error) {
+	if !a.locksAvailable() {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lockTimeout)
+	defer cancel()
+	rel, err := awaitCall(ctx, a.global, "ossupLock", lockName(key))
+	if err != nil {
+		return nil, coded("locked", "could not take the upload's Web Lock: %w", err)
+	}
+	if rel.Type() != js.TypeFunction {
+		return nil, errLocked
+	}
+	return func() { _, _ = call(rel, "call") }, nil
+}
+
+var errLocked = coded("locked", "this upload is being driven by another tab or window")
+
 // waitOnline blocks while the browser says it is offline.
 func (a *app) waitOnline(ctx context.Context) error {
-	nav := a.global.Get("navigator")
-	for !nav.Get("onLine").Truthy() {
+	for {
+		on, err := a.onLine()
+		if err != nil || on {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	return nil
+}
+
+func (a *app) onLine() (on bool, err error) {
+	defer recoverJS("navigator.onLine", &err)
+	return a.global.Get("navigator").Get("onLine").Truthy(), nil
 }
 
 // start(id, file, handle) begins (or resumes, when a checkpoint matches) an
-// upload. It first takes the Web Lock named after the file's identity: a
-// second tab asking for the same upload is told so instead of racing the
-// first. A FileSystemFileHandle, when the page has one, is kept with the
-// checkpoint until the upload ends, so a reload resumes without a re-pick.
+// upload. The page id is bound at once, so pause, resume and cancel sent
+// right after start are applied, whenever the engine gets the upload. It
+// then takes the Web Lock named after the file's identity: a second tab
+// asking for the same upload is told so instead of racing the first. A
+// FileSystemFileHandle, when the page has one, is kept with the checkpoint
+// until the upload ends, so a reload resumes without a re-pick.
 func (a *app) start(_ js.Value, args []js.Value) any {
-	id, file := args[0].String(), args[1]
-	var handle js.Value
-	if len(args) > 2 && !args[2].IsNull() && !args[2].IsUndefined() {
+	id := arg0(args).String()
+	j := &job{id: id, bound: make(chan struct{}), warned: map[string]bool{}}
+	var file, handle js.Value
+	if len(args) > 1 {
+		file = args[1]
+	}
+	if len(args) > 2 && args[2].Truthy() {
 		handle = args[2]
 	}
-	src := newBlobSource(file)
-	go func() {
-		key := checkpoint.ID(src.Identity())
-		lockName := "ossup-upload:" + key
-		release, err := await(context.Background(), a.global.Call("ossupLock", lockName))
-		if err != nil || release.IsNull() || release.IsUndefined() {
-			a.emit(id, map[string]any{"kind": "error", "code": "locked",
-				"message": "this upload is being driven by another tab or window"})
-			return
+	src, err := newBlobSource(file)
+	a.mu.Lock()
+	a.jobs[id] = j
+	if err == nil {
+		j.key = checkpoint.ID(src.Identity())
+		if other, busy := a.byKey[j.key]; busy {
+			err = coded("already_uploading", "%s is already uploading in this page (upload %s)", src.Identity().Name, other)
+			j.key = ""
+		} else {
+			a.byKey[j.key] = id
 		}
-		defer release.Invoke()
-		a.mu.Lock()
-		eng := a.eng
-		a.mu.Unlock()
-		if eng == nil {
-			a.emit(id, map[string]any{"kind": "error", "code": "not_configured", "message": "configure the engine first"})
-			return
-		}
-		handles := a.global.Get("ossupHandles")
-		if handle.Truthy() {
-			if _, err := await(context.Background(), handles.Call("put", key, handle)); err != nil {
-				// Not fatal: the file can still be re-picked after a reload.
-				a.emit(id, map[string]any{"kind": "warning", "message": "could not keep the file handle: " + err.Error()})
-			}
-		}
-		u := eng.Start(context.Background(), src)
-		a.mu.Lock()
-		a.uploads[id] = u
-		a.mu.Unlock()
-		var last engine.State
-		for ev := range u.Events() {
-			last = ev.Progress.State
-			a.emit(id, eventJS(ev))
-		}
-		if last == engine.StateDone || last == engine.StateCanceled {
-			_, _ = await(context.Background(), handles.Call("del", key))
-		}
-		a.mu.Lock()
-		delete(a.uploads, id)
-		a.mu.Unlock()
-	}()
+	}
+	a.mu.Unlock()
+	if err != nil {
+		a.end(j, err)
+		return nil
+	}
+	go a.run(j, src, handle)
 	return nil
 }
 
-func (a *app) control(f func(*engine.Upload)) func(js.Value, []js.Value) any {
+// run drives job j to its end. Any panic (a JS exception the safe calls
+// missed, a bug) fails this upload alone.
+func (a *app) run(j *job, src *blobSource, handle js.Value) {
+	var failure error
+	defer func() {
+		if r := recover(); r != nil {
+			failure = jsPanicError("upload", r)
+		}
+		a.end(j, failure)
+	}()
+	ctx := context.WithValue(context.Background(), jobKey{}, j.id)
+	release, err := a.lock(j.key)
+	if err != nil {
+		failure = err
+		return
+	}
+	if release != nil {
+		defer release()
+	} else {
+		a.warn(j.id, "no_web_locks", "this browser has no Web Locks here (an insecure http origin, or an old Safari): "+
+			"the upload is not guarded against the same file uploading in another tab")
+	}
+	a.mu.Lock()
+	eng := a.eng
+	a.mu.Unlock()
+	if eng == nil {
+		failure = coded("not_configured", "configure the engine first")
+		return
+	}
+	handles := a.global.Get("ossupHandles")
+	if handle.Truthy() {
+		hctx, cancel := context.WithTimeout(ctx, kvTimeout)
+		_, err := awaitCall(hctx, handles, "put", j.key, handle)
+		cancel()
+		if err != nil {
+			// Not fatal: the file can still be re-picked after a reload.
+			a.warn(j.id, "handle_not_kept", "could not keep the file handle: "+err.Error())
+		}
+	}
+	j.mu.Lock()
+	u := eng.Start(ctx, src)
+	j.u = u
+	if j.paused {
+		u.Pause()
+	}
+	close(j.bound)
+	j.mu.Unlock()
+	var last engine.State
+	for ev := range u.Events() {
+		last = ev.Progress.State
+		if last.Final() {
+			// The final event goes out from end, after the bookkeeping, so
+			// a cancel() that follows it finds the failed upload.
+			j.mu.Lock()
+			j.u = nil
+			j.mu.Unlock()
+			a.finish(j, last)
+			a.emit(j.id, eventJS(ev))
+			if last == engine.StateDone || last == engine.StateCanceled {
+				hctx, cancel := context.WithTimeout(context.Background(), kvTimeout)
+				_, _ = awaitCall(hctx, handles, "del", j.key)
+				cancel()
+			}
+			failure = errEmitted
+			return
+		}
+		a.emit(j.id, eventJS(ev))
+	}
+}
+
+// errEmitted tells end that the final event went out already.
+var errEmitted = errors.New("final event emitted")
+
+// finish forgets job j, which ended in state s; a failed upload's
+// checkpoint id is kept for cancel().
+func (a *app) finish(j *job, s engine.State) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.jobs[j.id] == j {
+		delete(a.jobs, j.id)
+	}
+	if j.key != "" && a.byKey[j.key] == j.id {
+		delete(a.byKey, j.key)
+	}
+	if s == engine.StateFailed && j.key != "" {
+		a.failed[j.id] = j.key
+	}
+}
+
+// end finishes job j: err (unless errEmitted) fails it before or outside
+// the engine.
+func (a *app) end(j *job, err error) {
+	select {
+	case <-j.bound:
+	default:
+		close(j.bound)
+	}
+	if errors.Is(err, errEmitted) {
+		return
+	}
+	if err == nil {
+		err = errors.New("the engine ended the upload without a final state")
+	}
+	a.finish(j, engine.StateFailed)
+	a.emit(j.id, map[string]any{"kind": "error", "state": string(engine.StateFailed), "error": errorJS(err)})
+}
+
+// control returns pause (resume false) or resume. Before the engine has
+// the upload, the wish is kept on the job and applied when it does.
+func (a *app) control(resume bool) func(js.Value, []js.Value) any {
 	return func(_ js.Value, args []js.Value) any {
 		a.mu.Lock()
-		u := a.uploads[arg0(args).String()]
+		j := a.jobs[arg0(args).String()]
 		a.mu.Unlock()
-		if u != nil {
-			f(u)
+		if j == nil {
+			return nil
+		}
+		j.mu.Lock()
+		j.paused = !resume
+		u := j.u
+		j.mu.Unlock()
+		switch {
+		case u == nil:
+		case resume:
+			u.Resume()
+		default:
+			u.Pause()
 		}
 		return nil
 	}
 }
 
 // cancel(id) stops the upload, aborts it through the backend and removes
-// its checkpoint; it returns a promise settled when that is done.
+// its checkpoint; it returns a promise settled when that is done. Sent
+// before the engine has the upload, it waits for it; sent after the upload
+// failed, it discards what the failure left (the checkpoint, the multipart
+// upload). After done it does nothing.
 func (a *app) cancel(_ js.Value, args []js.Value) any {
 	id := arg0(args).String()
 	return promise(func(ctx context.Context) (any, error) {
+		ctx, stop := context.WithTimeout(ctx, cancelTimeout)
+		defer stop()
 		a.mu.Lock()
-		u := a.uploads[id]
+		j := a.jobs[id]
+		key, failed := a.failed[id]
 		a.mu.Unlock()
+		if j == nil {
+			if !failed {
+				return nil, nil
+			}
+			err := a.discardKey(ctx, key)
+			if err == nil {
+				a.mu.Lock()
+				delete(a.failed, id)
+				a.mu.Unlock()
+			}
+			return nil, err
+		}
+		j.mu.Lock()
+		j.cancel = true
+		j.mu.Unlock()
+		select {
+		case <-j.bound:
+		case <-ctx.Done():
+			return nil, coded("timeout", "the upload did not start within %v; cancel again", cancelTimeout)
+		}
+		j.mu.Lock()
+		u := j.u
+		j.mu.Unlock()
 		if u == nil {
+			// Ended before the engine had it (refused by the lock, not a
+			// file): a failed one is discarded like any failed upload.
+			a.mu.Lock()
+			key, failed := a.failed[id]
+			a.mu.Unlock()
+			if failed {
+				return nil, a.discardKey(ctx, key)
+			}
 			return nil, nil
 		}
 		return nil, u.Cancel(ctx)
 	})
+}
+
+// discard(id) abandons the pending upload with checkpoint id: the backend
+// aborts its multipart upload and the checkpoint and kept handle are
+// deleted. An upload running in this page is refused (cancel its handle),
+// and so is one another tab drives.
+func (a *app) discard(_ js.Value, args []js.Value) any {
+	key := arg0(args).String()
+	return promise(func(ctx context.Context) (any, error) {
+		ctx, stop := context.WithTimeout(ctx, cancelTimeout)
+		defer stop()
+		return nil, a.discardKey(ctx, key)
+	})
+}
+
+func (a *app) discardKey(ctx context.Context, key string) error {
+	a.mu.Lock()
+	eng := a.eng
+	_, busy := a.byKey[key]
+	a.mu.Unlock()
+	if busy {
+		return coded("already_uploading", "this upload is running in this page: cancel its handle instead")
+	}
+	if eng == nil {
+		return coded("not_configured", "configure the engine first")
+	}
+	release, err := a.lock(key)
+	if err != nil {
+		return err
+	}
+	if release != nil {
+		defer release()
+	}
+	recs, err := engine.Pending(ctx, a.store)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if checkpoint.ID(r.File) == key {
+			if err := eng.Discard(ctx, r); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	_, err = awaitCall(ctx, a.global.Get("ossupHandles"), "del", key)
+	return err
 }
 
 // pending() resolves to the resumable uploads in IndexedDB, for a
@@ -194,25 +462,61 @@ func (a *app) pending(js.Value, []js.Value) any {
 	})
 }
 
-// promise runs f on a goroutine and returns a JS Promise of its result.
+// storageTrouble warns the upload a failing KV call worked for: it goes
+// on without resuming.
+func (a *app) storageTrouble(ctx context.Context, err error) {
+	if id, ok := ctx.Value(jobKey{}).(string); ok {
+		a.warn(id, "storage_unavailable", "checkpoints cannot be saved or read, so this upload cannot resume after a reload: "+err.Error())
+	}
+}
+
+// warn sends upload id a warning event (once per code): something that
+// costs a feature, not the upload.
+func (a *app) warn(id, code, message string) {
+	a.mu.Lock()
+	j := a.jobs[id]
+	a.mu.Unlock()
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	seen := j.warned[code]
+	j.warned[code] = true
+	j.mu.Unlock()
+	if !seen {
+		a.emit(id, map[string]any{"kind": "warning", "warning": map[string]any{"code": code, "message": message}})
+	}
+}
+
+// promise runs f on a goroutine and returns a JS Promise of its result; a
+// panic in f rejects it.
 func promise(f func(ctx context.Context) (any, error)) js.Value {
 	var executor js.Func
 	executor = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		resolve, reject := args[0], args[1]
 		go func() {
 			defer executor.Release()
-			v, err := f(context.Background())
+			var v any
+			var err error
+			func() {
+				defer recoverJS("engine call", &err)
+				v, err = f(context.Background())
+			}()
 			if err != nil {
-				reject.Invoke(js.Global().Get("Error").New(err.Error()))
+				_, _ = call(reject, "call", js.Undefined(), jsErr(err))
 				return
 			}
-			resolve.Invoke(v)
+			if _, err := call(resolve, "call", js.Undefined(), v); err != nil {
+				_, _ = call(reject, "call", js.Undefined(), jsErr(err))
+			}
 		}()
 		return nil
 	})
 	return js.Global().Get("Promise").New(executor)
 }
 
+// emit posts an event to the page; a failure to post is lost with the
+// page, so it is not an upload's business.
 func (a *app) emit(id string, ev map[string]any) {
-	a.global.Call("ossupEmit", id, ev)
+	_, _ = call(a.global, "ossupEmit", id, ev)
 }

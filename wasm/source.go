@@ -32,7 +32,14 @@ type blobSource struct {
 // gcEvery bounds the JS memory held by read buffers awaiting collection.
 const gcEvery = 16 << 20
 
-func newBlobSource(file js.Value) *blobSource {
+// newBlobSource describes file, which must be a File (a Blob with a name):
+// anything else (a plain object from a page's own bookkeeping) is refused
+// here, before the engine could call methods it lacks.
+func newBlobSource(file js.Value) (src *blobSource, err error) {
+	defer recoverJS("read the file's description", &err)
+	if file.Type() != js.TypeObject || !file.InstanceOf(js.Global().Get("Blob")) || file.Get("name").Type() != js.TypeString {
+		return nil, coded("not_a_file", "not a File: upload() and resume() take a File, a FileSystemFileHandle or a pending entry with a kept handle")
+	}
 	typ := ""
 	if t := file.Get("type"); t.Type() == js.TypeString {
 		typ = t.String()
@@ -43,23 +50,24 @@ func newBlobSource(file js.Value) *blobSource {
 	}
 	return &blobSource{file: file, id: checkpoint.FileIdentity{
 		Name: file.Get("name").String(), Size: int64(file.Get("size").Float()), LastModified: modified, Type: typ,
-	}}
+	}}, nil
 }
 
 func (s *blobSource) Identity() checkpoint.FileIdentity { return s.id }
 
-func (s *blobSource) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+func (s *blobSource) ReadAt(ctx context.Context, p []byte, off int64) (n int, err error) {
+	defer recoverJS("read the file", &err)
 	if off >= s.id.Size {
 		return 0, io.EOF
 	}
 	end := min(off+int64(len(p)), s.id.Size)
-	ab, err := await(ctx, s.file.Call("slice", float64(off), float64(end)).Call("arrayBuffer"))
+	ab, err := s.read(ctx, off, end)
 	if err != nil {
 		// A File whose disk content changed or vanished fails to read
 		// (NotReadableError): the engine treats it as the file changing.
 		return 0, err
 	}
-	n := js.CopyBytesToGo(p, js.Global().Get("Uint8Array").New(ab))
+	n = js.CopyBytesToGo(p, js.Global().Get("Uint8Array").New(ab))
 	s.collect(int64(n))
 	if int64(n) < int64(len(p)) {
 		return n, io.EOF
@@ -77,14 +85,15 @@ const readWindow = 8 << 20
 
 // ReadChunks reads [off, off+n) in windows of readWindow, each with one
 // arrayBuffer() call, and copies each window into buf piece by piece.
-func (s *blobSource) ReadChunks(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) error {
+func (s *blobSource) ReadChunks(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) (err error) {
+	defer recoverJS("read the file", &err)
 	if off+n > s.id.Size {
 		return fmt.Errorf("range [%d, %d) past the end of the file (%d B): %w", off, off+n, s.id.Size, io.ErrUnexpectedEOF)
 	}
 	for done := int64(0); done < n; {
 		w := min(readWindow, n-done)
 		at := off + done
-		ab, err := await(ctx, s.file.Call("slice", float64(at), float64(at+w)).Call("arrayBuffer"))
+		ab, err := s.read(ctx, at, at+w)
 		if err != nil {
 			return err
 		}
@@ -107,6 +116,16 @@ func (s *blobSource) ReadChunks(ctx context.Context, off, n int64, buf []byte, f
 	return nil
 }
 
+// read is file.slice(from, to).arrayBuffer(), with JS exceptions as
+// errors.
+func (s *blobSource) read(ctx context.Context, from, to int64) (js.Value, error) {
+	blob, err := call(s.file, "slice", float64(from), float64(to))
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return awaitCall(ctx, blob, "arrayBuffer")
+}
+
 // collect counts bytes read and runs the collector every gcEvery.
 func (s *blobSource) collect(n int64) {
 	if s.sinceGC.Add(n) >= gcEvery {
@@ -116,13 +135,17 @@ func (s *blobSource) collect(n int64) {
 }
 
 func (s *blobSource) Slice(off, n int64) engine.Body {
-	return &blobBody{blob: s.file.Call("slice", float64(off), float64(off+n)), n: n}
+	blob, err := call(s.file, "slice", float64(off), float64(off+n))
+	return &blobBody{blob: blob, n: n, err: err}
 }
 
-// blobBody is a zero-copy request body: a Blob slice of the File.
+// blobBody is a zero-copy request body: a Blob slice of the File. err is
+// the exception slicing threw, if it did: the transport fails the request
+// with it (Slice cannot return an error).
 type blobBody struct {
 	blob js.Value
 	n    int64
+	err  error
 }
 
 func (b *blobBody) Len() int64 { return b.n }

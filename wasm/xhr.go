@@ -23,9 +23,23 @@ const maxResponse = 4 << 20
 
 var errNetwork = errors.New("network error (connection failed, or the response was refused by CORS)")
 
-func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (*engine.Response, error) {
+func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (resp *engine.Response, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	// A JS exception (open refusing a URL, setRequestHeader a value, send
+	// a body) fails this request, never the engine: see ErrJS.
+	var funcs []js.Func
+	defer func() {
+		if r := recover(); r != nil {
+			resp, err = nil, jsPanicError("XMLHttpRequest", r)
+			for _, f := range funcs {
+				f.Release()
+			}
+		}
+	}()
+	if b, ok := r.Body.(*blobBody); ok && b.err != nil {
+		return nil, b.err
 	}
 	xhr := js.Global().Get("XMLHttpRequest").New()
 	xhr.Call("open", r.Method, r.URL)
@@ -43,9 +57,18 @@ func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (*engine.Respo
 		err  error
 	}
 	done := make(chan result, 1)
-	var funcs []js.Func
 	on := func(target js.Value, event string, f func(js.Value)) {
 		fn := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			// A panic here would end the Go program: it fails the
+			// request instead (non-blocking: done may be settled).
+			defer func() {
+				if r := recover(); r != nil {
+					select {
+					case done <- result{err: jsPanicError("XMLHttpRequest "+event, r)}:
+					default:
+					}
+				}
+			}()
 			f(arg0(args))
 			return nil
 		})
@@ -88,7 +111,10 @@ func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (*engine.Respo
 	select {
 	case res = <-done:
 	case <-ctx.Done():
-		xhr.Call("abort")
+		if _, err := call(xhr, "abort"); err != nil {
+			res = result{err: err}
+			break
+		}
 		<-done // the abort event, or a load that won the race
 		res = result{err: ctx.Err()}
 	}

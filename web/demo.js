@@ -15,6 +15,9 @@ const fmtTime = (s) => (!s || !isFinite(s) ? '' : s < 90 ? Math.ceil(s) + ' s' :
 const plain = (err) => {
   const byCode = {
     locked: 'This file is already uploading in another tab or window.',
+    already_uploading: 'This file is already uploading in this page.',
+    engine_crashed: 'The upload engine stopped. Reload the page to continue where it stopped.',
+    file_needed: 'Pick the same file again to continue.',
     CORSExposeHeaders: err.message,
     NetworkError: 'The connection failed. Check the network, then press Resume.',
     AccessDenied: 'The storage service refused this upload (permission denied).',
@@ -41,7 +44,7 @@ export async function startDemo(assets) {
   const { createUploader } = await import(assets.module);
   const status = document.getElementById('engine-status');
   const uploader = createUploader({ assets });
-  const demo = { uploader, handles: [], results: [], errors: [] };
+  const demo = { uploader, handles: [], results: [], errors: [], warnings: [] };
   window.ossupDemo = demo;
   try {
     status.textContent = 'engine ready ' + await uploader.ready;
@@ -71,6 +74,12 @@ export async function startDemo(assets) {
         (p.bytesPerSec ? ' · ' + fmtBytes(p.bytesPerSec) + '/s' : '') + (p.etaSeconds ? ' · ' + fmtTime(p.etaSeconds) + ' left' : '');
     };
     for (const ev of ['state', 'progress', 'retry']) h.addEventListener(ev, render);
+    // A warning costs a feature (resume after a reload, the second-tab
+    // guard), never the upload: shown, not an error.
+    h.addEventListener('warning', (e) => {
+      demo.warnings.push({ id: h.id, code: e.detail.code, message: e.detail.message });
+      li.querySelector('.err').textContent = e.detail.message;
+    });
     h.addEventListener('error', (e) => {
       const err = e.detail;
       demo.errors.push({ id: h.id, message: err.message, code: err.code, requestId: err.requestId, hint: err.hint });
@@ -132,8 +141,13 @@ export async function startDemo(assets) {
         b.onclick = () => { b.disabled = true; track(uploader.resume(p)); };
         li.appendChild(b);
       } else {
-        li.appendChild(document.createTextNode('(pick the same file again to continue)'));
+        li.appendChild(document.createTextNode('(pick the same file again to continue) '));
       }
+      // Discard: the backend aborts the stored parts, the checkpoint goes.
+      const d = document.createElement('button');
+      d.textContent = 'Discard';
+      d.onclick = () => { d.disabled = true; uploader.discard(p).catch((err) => { li.append(' ' + plain(err)); }).finally(renderPending); };
+      li.appendChild(d);
       ul.appendChild(li);
     }
   };

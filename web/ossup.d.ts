@@ -1,4 +1,6 @@
-// Type declarations for ossup.js.
+// Type declarations for ossup.js. The messages between ossup.js, its worker and the engine, the event kinds and
+// the error and warning codes are declared once in protocol.json (checked against the code by
+// web/protocol_test.go).
 
 export interface UploaderOptions {
   /** Origin of the signing backend (default: the page's origin); its API is under /api/v1. */
@@ -9,12 +11,52 @@ export interface UploaderOptions {
   concurrency?: number;
   /** Bytes in flight across all uploads (default 64 MiB). */
   maxBytesInFlight?: number;
+  /**
+   * How long a request's transient failures (5xx, 429, timeouts, network failures on routes that answered before)
+   * are retried before the upload fails, in seconds; time offline does not count (default 120).
+   */
+  patienceSeconds?: number;
   /** URLs of the worker, the engine and Go's wasm_exec.js (default: next to ossup.js). */
   assets?: { worker?: string; engine?: string; glue?: string };
 }
 
 export type UploadState =
   | "queued" | "checking" | "uploading" | "paused" | "completing" | "done" | "failed" | "canceled";
+
+/**
+ * The codes of a failed upload's error (besides OSS's and the backend's own, e.g. "AccessDenied"):
+ * - "engine_crashed": the engine worker stopped (the Go program exited, or an exception nothing caught); every open
+ *   upload fails with it at once, later calls too; create a new uploader: it resumes them from their checkpoints.
+ * - "already_uploading": the same file is already uploading in this uploader.
+ * - "locked": another tab or window drives this upload (it holds its Web Lock).
+ * - "file_needed": resume() of a pending entry without a kept file handle: pick the file again (or discard it).
+ * - "not_a_file": upload() was given something that is not a File or FileSystemFileHandle.
+ * - "repick_needed": the kept file handle can no longer be read: pick the file again.
+ * - "permission_denied": the browser did not grant read permission for the kept handle.
+ * - "js_exception": a JavaScript exception inside the engine (a browser API refusing a call) failed this upload.
+ * - "storage_unavailable": (pending(), discard()) IndexedDB is blocked by another tab, closed, or did not answer in time.
+ * - "not_configured", "timeout": the engine got an upload before its configuration; a call outlived its deadline.
+ * - "canceled": done rejects with it after cancel().
+ * - "CORSExposeHeaders", "NetworkError", "InconsistentCRC": see the README.
+ */
+export type UploadErrorCode =
+  | "engine_crashed" | "already_uploading" | "locked" | "file_needed" | "not_a_file" | "repick_needed"
+  | "permission_denied" | "js_exception" | "storage_unavailable" | "not_configured" | "timeout" | "canceled"
+  | "CORSExposeHeaders" | "NetworkError" | "InconsistentCRC" | (string & {});
+
+/**
+ * A warning event: something that costs a feature, never the upload, which goes on. Codes:
+ * - "no_web_locks": no Web Locks here (an insecure http origin, Safari before 15.4): the upload is not guarded
+ *   against the same file uploading in another tab;
+ * - "storage_unavailable": checkpoints cannot be saved or read (IndexedDB blocked by a tab of an older deploy,
+ *   closed for a newer one, or too slow): the upload cannot resume after a reload;
+ * - "handle_not_kept": the file handle could not be kept: a reload needs a re-pick.
+ * A warning never changes the handle's state or progress.
+ */
+export interface UploadWarning {
+  code: "no_web_locks" | "storage_unavailable" | "handle_not_kept" | (string & {});
+  message: string;
+}
 
 export interface UploadProgress {
   kind: "state" | "progress" | "retry" | "error";
@@ -32,8 +74,8 @@ export interface UploadProgress {
 
 export interface UploadErrorInfo {
   message: string;
-  /** The OSS or backend error code, e.g. "AccessDenied", or "CORSExposeHeaders", "locked". */
-  code?: string;
+  /** The OSS or backend error code, e.g. "AccessDenied", or one of ours (UploadErrorCode). */
+  code?: UploadErrorCode;
   /** The failing operation, e.g. "UploadPart". */
   op?: string;
   /** The OSS or backend request id, to quote to support. */
@@ -67,6 +109,11 @@ export interface PendingUpload {
   updated: number;
 }
 
+/**
+ * Events of an UploadHandle (CustomEvents; detail as below): "state" and "progress" and "retry" (UploadProgress),
+ * "warning" (UploadWarning, kind "warning" in protocol.json), "error" (an Error with UploadErrorInfo's fields),
+ * "done" (UploadResult). A handle dispatches nothing after done, error or canceled, and the uploader lets it go then.
+ */
 export interface UploadHandle extends EventTarget {
   readonly id: string;
   /** The file being uploaded (set once a handle has been read). */
@@ -75,9 +122,14 @@ export interface UploadHandle extends EventTarget {
   readonly progress: UploadProgress;
   /** Resolves when the object exists and the backend verified it; rejects on failure or cancel. */
   readonly done: Promise<UploadResult>;
+  /** Pauses; called before the worker has the upload (right after upload()), it applies when it does. */
   pause(): void;
   resume(): void;
-  /** Aborts requests in flight, aborts the upload at OSS and removes its checkpoint. */
+  /**
+   * Aborts requests in flight, aborts the upload at OSS and removes its checkpoint, also when called right after
+   * upload(). On a failed upload it discards what the failure left (checkpoint, multipart upload); after done it
+   * does nothing.
+   */
   cancel(): Promise<void>;
 }
 
@@ -90,10 +142,18 @@ export interface Uploader {
   upload(file: File | FileSystemFileHandle): UploadHandle;
   /**
    * Continues a pending upload: from its kept handle without a re-pick (the browser may ask for read
-   * permission, so call it from a user gesture), or from a re-picked File matched by identity and fingerprint.
+   * permission, so call it from a user gesture), or from a re-picked File matched by identity and fingerprint. An
+   * entry without a kept handle cannot be resumed without its file: the handle fails with file_needed.
    */
   resume(entry: PendingUpload | File): UploadHandle;
+  /** The uploads that can be resumed. Rejects with code storage_unavailable when IndexedDB cannot answer. */
   pending(): Promise<PendingUpload[]>;
+  /**
+   * Abandons a pending upload without its file: the backend aborts its multipart upload; its checkpoint and kept
+   * handle are deleted. Rejects with already_uploading if it runs in this uploader (cancel its handle), locked if
+   * another tab drives it.
+   */
+  discard(entry: PendingUpload): Promise<void>;
   terminate(): void;
 }
 
