@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/ossup/ossup/internal/browser"
 	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/internal/workertest"
+	"github.com/ossup/ossup/server"
 )
 
 var workerBuild struct {
@@ -81,6 +83,17 @@ func testUploadThroughWorkerBackend(t *testing.T, e browser.Engine) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
+	// An operator's one-time set-up: the write-once rule the backend
+	// requires before it mints credentials (server/writeonce.go).
+	admin := oss.NewClient(oss.LoadDefaultConfig().WithEndpoint(cl.OSSEndpoint).WithRegion(cl.Config.Region).WithUsePathStyle(true).
+		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cl.Config.AccessKeyID, cl.Config.AccessKeySecret)))
+	if _, err := admin.InvokeOperation(context.Background(), &oss.OperationInput{
+		OpName: "PutBucketOverwriteConfig", Method: http.MethodPut, Bucket: oss.Ptr(cl.Config.Bucket),
+		Parameters: map[string]string{"overwriteConfig": ""}, Headers: map[string]string{"Content-Type": "application/xml"},
+		Body: bytes.NewReader(server.WriteOnceConfigXML("uploads/", cl.Config.RoleARN)),
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	web := builtWeb(t)
 	var pageHTML string

@@ -103,6 +103,9 @@ type API struct {
 	// OSSCallback is the x-oss-callback the backend decides for the
 	// requests that store an object ("" none); see osscallback.go.
 	OSSCallback string
+	// WriteOnce knows whether the bucket refuses the browsers' overwrites;
+	// no credentials are minted until it does (writeonce.go).
+	WriteOnce *writeOnceGuard
 }
 
 const userKey = "ossup.user"
@@ -304,6 +307,9 @@ func (a *API) create(c echo.Context) error {
 	if err != nil {
 		return newAPIError(http.StatusRequestEntityTooLarge, "upload_refused", err.Error())
 	}
+	if err := a.checkWriteOnce(c); err != nil {
+		return err
+	}
 	creds, err := a.mint(c, user, key)
 	if err != nil {
 		return err
@@ -375,6 +381,45 @@ func (a *API) mint(c echo.Context, user userauth.User, key string) (stscreds.Cre
 	return creds, nil
 }
 
+// checkWriteOnce refuses to mint credentials for a bucket that would let
+// them replace objects (writeonce.go).
+func (a *API) checkWriteOnce(c echo.Context) error {
+	err := a.WriteOnce.check(c.Request().Context())
+	var nw errNotWriteOnce
+	switch {
+	case errors.As(err, &nw):
+		a.Log.Error("uploads refused: the bucket is not write-once", "request_id", requestID(c), "err", err)
+		return newAPIError(http.StatusServiceUnavailable, "bucket_not_write_once",
+			"uploads are off: "+nw.Error()+" (see the README, Security model)")
+	case err != nil:
+		a.Log.Error("reading the bucket's overwrite configuration failed", "request_id", requestID(c), "err", err)
+		return newAPIError(http.StatusBadGateway, "oss_unavailable", "could not read the bucket's overwrite configuration from OSS; try again")
+	}
+	return nil
+}
+
+// checkUnspent refuses fresh credentials for a ticket whose object was
+// verified: the upload is over, and its ticket must not outlive it as a
+// source of write rights. It is stateless (the object's verified tag is the
+// state), so any replica decides the same. An object stored but not yet
+// verified still gets them: the bucket's overwrite rule keeps them from
+// replacing it, and an engine resuming after a crash right after
+// CompleteMultipartUpload refreshes before it finds that only complete is
+// left.
+func (a *API) checkUnspent(c echo.Context, t ticket.Ticket) error {
+	tags, err := a.Objects.Tags(c.Request().Context(), t.Key)
+	switch {
+	case errors.Is(err, ErrObjectNotFound):
+		return nil
+	case err != nil:
+		a.Log.Error("reading the object's tags failed", "request_id", requestID(c), "key", t.Key, "err", err)
+		return newAPIError(http.StatusBadGateway, "oss_unavailable", "could not check the object in OSS; try again")
+	case tags[VerifiedTag] == VerifiedValue:
+		return newAPIError(http.StatusConflict, "ticket_spent", "this upload is complete and verified, so its ticket gives no more credentials; call complete for its result")
+	}
+	return nil
+}
+
 // verifyTicket checks a ticket's signature and expiry and that it belongs to
 // the authenticated user and this backend's bucket.
 func (a *API) verifyTicket(c echo.Context, tok string) (ticket.Ticket, error) {
@@ -408,6 +453,12 @@ func (a *API) refresh(c echo.Context) error {
 	}
 	t, err := a.verifyTicket(c, req.Ticket)
 	if err != nil {
+		return err
+	}
+	if err := a.checkWriteOnce(c); err != nil {
+		return err
+	}
+	if err := a.checkUnspent(c, t); err != nil {
 		return err
 	}
 	creds, err := a.mint(c, userOf(c), t.Key)

@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -169,6 +170,32 @@ func rootOSS(cl *localcloud.Cloud) *oss.Client {
 	return oss.NewClient(oss.LoadDefaultConfig().
 		WithEndpoint(cl.OSSEndpoint).WithRegion(cl.Config.Region).WithUsePathStyle(true).
 		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cl.Config.AccessKeyID, cl.Config.AccessKeySecret)))
+}
+
+// protectBucket gives cl's bucket the overwrite rule the backend requires
+// for the default key template (writeonce.go), as an operator would: the
+// document the README gives, read from the README itself (the local
+// cloud's role is the README's example).
+func protectBucket(t testing.TB, cl *localcloud.Cloud) {
+	t.Helper()
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```xml\n(<OverwriteConfiguration>.*?</OverwriteConfiguration>)\n```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no overwrite configuration")
+	}
+	if want := WriteOnceConfigXML("uploads/", cl.Config.RoleARN); !bytes.Equal(bytes.TrimSpace(m[1]), want) {
+		t.Fatalf("the README's overwrite configuration\n%s\nis not the backend's\n%s", m[1], want)
+	}
+	if _, err := rootOSS(cl).InvokeOperation(context.Background(), &oss.OperationInput{
+		OpName: "PutBucketOverwriteConfig", Method: http.MethodPut, Bucket: oss.Ptr(cl.Config.Bucket),
+		Parameters: map[string]string{"overwriteConfig": ""}, Body: bytes.NewReader(m[1]),
+		Headers: map[string]string{"Content-Type": "application/xml"},
+	}); err != nil {
+		t.Fatalf("put the bucket's overwrite rule: %v", err)
+	}
 }
 
 func freeAddr(t testing.TB) string {

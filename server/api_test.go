@@ -530,6 +530,13 @@ func TestCloudModeAgainstLocalCloud(t *testing.T) {
 		t.Fatal("cloud mode started a local cloud")
 	}
 	alice := b.client(t, aliceToken)
+	// Without the bucket's overwrite rule the credentials could replace
+	// verified objects: no credentials, and the reason.
+	if _, r := alice.create("cloud.bin", 10); r.Status != http.StatusServiceUnavailable || r.code() != "bucket_not_write_once" ||
+		!strings.Contains(string(r.Body), "assumed-role/ossup-uploader/*") {
+		t.Fatalf("create without the overwrite rule: %d %s", r.Status, r.Body)
+	}
+	protectBucket(t, cl)
 	data := pseudoRandom(300 << 10)
 	s := alice.mustCreate("cloud.bin", int64(len(data)))
 	if s.Endpoint != cl.OSSEndpoint {

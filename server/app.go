@@ -120,6 +120,7 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency, TicketTTL: cfg.TicketTTL,
 		Now: time.Now, Log: log, Metrics: metrics,
 		OSSCallback: ossCallback,
+		WriteOnce:   &writeOnceGuard{objects: objects, prefix: tmpl.Prefix(), roleARN: cfg.RoleARN},
 	}
 	return a, nil
 }

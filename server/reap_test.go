@@ -29,6 +29,7 @@ func agedBackend(t *testing.T, clock *localcloud.ManualClock, extra map[string]s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
+	protectBucket(t, cl)
 	cfg, err := LoadConfig(env(merge(tokenAuth, map[string]string{
 		"OSSUP_MODE": "cloud", "OSSUP_ADDR": "127.0.0.1:0", "OSSUP_WEB_DIR": t.TempDir(), "OSSUP_JANITOR_INTERVAL": "1h",
 		"OSS_ACCESS_KEY_ID": cl.Config.AccessKeyID, "OSS_ACCESS_KEY_SECRET": cl.Config.AccessKeySecret,

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,8 +86,31 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := s.build(); err != nil {
 		return nil, err
 	}
+	if s.cloud != nil {
+		if err := s.protectDevBucket(); err != nil {
+			return nil, err
+		}
+	}
 	ok = true
 	return s, nil
+}
+
+// protectDevBucket gives the dev bucket the overwrite rule uploads need
+// (writeonce.go), keeping any other rule a developer put there.
+func (s *Server) protectDevBucket() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	objects := s.app.api.Objects.(*signedObjects)
+	rules, err := objects.OverwriteRules(ctx)
+	if err != nil {
+		return fmt.Errorf("dev bucket overwrite rule: %w", err)
+	}
+	rules = slices.DeleteFunc(rules, func(r OverwriteRule) bool { return r.ID == overwriteRuleID })
+	rules = append(rules, WriteOnceRule(s.app.api.Keys.Prefix(), s.cfg.RoleARN))
+	if err := objects.SetOverwriteRules(ctx, rules); err != nil {
+		return fmt.Errorf("dev bucket overwrite rule: %w", err)
+	}
+	return nil
 }
 
 // build assembles the application around the shared app (app.go): the

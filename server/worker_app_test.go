@@ -46,10 +46,11 @@ func TestWorkerAppNative(t *testing.T) {
 	if r := alice.post("/api/v1/uploads/complete", map[string]any{"ticket": s.Ticket, "size": len(data), "crc64": crcString(data)}); r.Status != 200 {
 		t.Fatalf("complete: %d %s", r.Status, r.Body)
 	}
-	// AssumeRole, then complete's HeadObject, GetObjectTagging,
-	// GetObjectAcl and PutObjectTagging: all through the given client.
-	if n := ct.n.Load(); n != 5 {
-		t.Fatalf("%d requests through the given client, want 5", n)
+	// GetBucketOverwriteConfig and AssumeRole, then complete's HeadObject,
+	// GetObjectTagging, GetObjectAcl and PutObjectTagging: all through the
+	// given client.
+	if n := ct.n.Load(); n != 6 {
+		t.Fatalf("%d requests through the given client, want 6", n)
 	}
 	for _, path := range []string{"/metrics", "/"} {
 		resp, err := http.Get(srv.URL + path)

@@ -97,6 +97,7 @@ func startLocalCloud(t *testing.T) *localcloud.Cloud {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
+	protectBucket(t, cl)
 	return cl
 }
 

@@ -25,6 +25,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
+
 	"github.com/ossup/ossup/bench/internal/host"
 	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/internal/workertest"
@@ -81,6 +84,17 @@ func run(n, rounds int, dir, prof string) error {
 		return err
 	}
 	defer cl.Close()
+	// The backend mints no credentials for a bucket without its overwrite
+	// rule (server/writeonce.go); an operator sets it once.
+	admin := oss.NewClient(oss.LoadDefaultConfig().WithEndpoint(cl.OSSEndpoint).WithRegion(cl.Config.Region).WithUsePathStyle(true).
+		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cl.Config.AccessKeyID, cl.Config.AccessKeySecret)))
+	if _, err := admin.InvokeOperation(context.Background(), &oss.OperationInput{
+		OpName: "PutBucketOverwriteConfig", Method: http.MethodPut, Bucket: oss.Ptr(cl.Config.Bucket),
+		Parameters: map[string]string{"overwriteConfig": ""}, Headers: map[string]string{"Content-Type": "application/xml"},
+		Body: bytes.NewReader(server.WriteOnceConfigXML("uploads/", cl.Config.RoleARN)),
+	}); err != nil {
+		return fmt.Errorf("bucket overwrite rule: %w", err)
+	}
 	env := map[string]string{
 		"OSSUP_MODE": "cloud", "OSSUP_AUTH": "token", "OSSUP_AUTH_TOKENS": token + "=bench",
 		"OSS_ACCESS_KEY_ID": cl.Config.AccessKeyID, "OSS_ACCESS_KEY_SECRET": cl.Config.AccessKeySecret,
