@@ -100,6 +100,7 @@ func TestCompleteChecksWhatWasDecided(t *testing.T) {
 	}{
 		{"html declared as png", "image/png", func(r *oss.PutObjectRequest) { r.ContentType = oss.Ptr("text/html") }, "Content-Type"},
 		{"svg shown inline", "image/svg+xml", func(r *oss.PutObjectRequest) { r.ContentDisposition = oss.Ptr("inline") }, "Content-Disposition"},
+		{"svg without the decided attachment", "image/svg+xml", func(r *oss.PutObjectRequest) { r.ContentDisposition = nil }, "Content-Disposition"},
 		{"gzip encoding", "image/png", func(r *oss.PutObjectRequest) { r.ContentEncoding = oss.Ptr("gzip") }, "Content-Encoding"},
 		{"immutable cache", "image/png", func(r *oss.PutObjectRequest) { r.CacheControl = oss.Ptr("public, max-age=31536000, immutable") }, "Cache-Control"},
 		{"user metadata", "image/png", func(r *oss.PutObjectRequest) { r.Metadata = map[string]string{"owner": "mallory"} }, "x-oss-meta-owner"},

@@ -64,11 +64,10 @@ func (a *API) storedMismatches(t ticket.Ticket, info *ObjectInfo, acl string) []
 	if want := storedType(t); info.ContentType != want {
 		ms = append(ms, mismatch{"Content-Type", want, orNone(info.ContentType)})
 	}
-	// TRANSITION: the engine does not yet send the session's headers, so
-	// an object stored without the decided Content-Disposition is let
-	// through for now; any other value is refused. Once the engine sends
-	// them, absence is refused too (branch sec2, issue 12).
-	if info.ContentDisposition != t.ContentDisposition && info.ContentDisposition != "" {
+	// Absent counts as different: a type a browser executes, stored
+	// without the decided attachment, is shown inline from any origin
+	// that serves the bucket (the engine sends the session's headers).
+	if info.ContentDisposition != t.ContentDisposition {
 		ms = append(ms, mismatch{"Content-Disposition", orNone(t.ContentDisposition), orNone(info.ContentDisposition)})
 	}
 	for _, h := range []struct{ name, v string }{
