@@ -55,27 +55,12 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		}
 	}()
 	if cfg.Mode == ModeDev {
-		if s.cfg.AccessKeyID == "" {
-			k, err := devRootKeys(cfg.DataDir)
-			if err != nil {
-				return nil, err
-			}
-			s.cfg.AccessKeyID, s.cfg.AccessKeySecret, s.devKeys = k.AccessKeyID, k.AccessKeySecret, true
+		lc, generated, err := DevCloudConfig(cfg, log)
+		if err != nil {
+			return nil, err
 		}
-		cl, err := localcloud.Start(localcloud.Config{
-			DataDir:         cfg.DataDir,
-			OSSAddr:         cfg.LocalOSSAddr,
-			STSAddr:         cfg.LocalSTSAddr,
-			Region:          cfg.Region,
-			AccessKeyID:     s.cfg.AccessKeyID,
-			AccessKeySecret: s.cfg.AccessKeySecret,
-			Bucket:          cfg.Bucket,
-			CORSOrigins:     devOrigins(cfg.Addr, cfg.CORSOrigins),
-			RoleARN:         cfg.RoleARN,
-			MinSTSDuration:  cfg.MinSTSDuration,
-			Faults:          cfg.Faults,
-			Logger:          log,
-		})
+		s.cfg.AccessKeyID, s.cfg.AccessKeySecret, s.devKeys = lc.AccessKeyID, lc.AccessKeySecret, generated
+		cl, err := localcloud.Start(lc)
 		if err != nil {
 			return nil, fmt.Errorf("start local cloud: %w", err)
 		}
@@ -93,6 +78,30 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	ok = true
 	return s, nil
+}
+
+// DevCloudConfig is the local cloud dev mode runs (the backend's, and
+// cmd/localcloud's alone): root keys OSS_ACCESS_KEY_* or else the data
+// dir's random ones (generated reports which; generated at its first
+// start), and a bucket CORS rule naming the demo page's origins and
+// OSSUP_CORS_ORIGINS only. Fixed, published keys or an any-origin rule
+// would let any web page the developer visits sign requests to it and
+// read what it answers.
+func DevCloudConfig(cfg Config, log *slog.Logger) (lc localcloud.Config, generated bool, err error) {
+	lc = localcloud.Config{
+		DataDir: cfg.DataDir, OSSAddr: cfg.LocalOSSAddr, STSAddr: cfg.LocalSTSAddr, Region: cfg.Region,
+		AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, Bucket: cfg.Bucket,
+		CORSOrigins: devOrigins(cfg.Addr, cfg.CORSOrigins), RoleARN: cfg.RoleARN,
+		MinSTSDuration: cfg.MinSTSDuration, Faults: cfg.Faults, Logger: log,
+	}
+	if lc.AccessKeyID == "" {
+		k, err := devRootKeys(cfg.DataDir)
+		if err != nil {
+			return lc, false, err
+		}
+		lc.AccessKeyID, lc.AccessKeySecret, generated = k.AccessKeyID, k.AccessKeySecret, true
+	}
+	return lc, generated, nil
 }
 
 // protectDevBucket gives the dev bucket the overwrite rule uploads need

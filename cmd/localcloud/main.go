@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ossup/ossup/internal/localcloud"
@@ -22,30 +23,45 @@ func main() {
 }
 
 func run() error {
-	cfg, err := server.LoadConfig(os.Getenv)
-	if err != nil {
-		return err
-	}
-	if cfg.Mode != server.ModeDev {
-		return fmt.Errorf("the local cloud runs in dev mode only (OSSUP_MODE=%s)", cfg.Mode)
-	}
-	log := server.NewLogger(cfg.LogLevel)
-	cl, err := localcloud.Start(localcloud.Config{
-		DataDir: cfg.DataDir, OSSAddr: cfg.LocalOSSAddr, STSAddr: cfg.LocalSTSAddr, Region: cfg.Region,
-		AccessKeyID: cfg.AccessKeyID, AccessKeySecret: cfg.AccessKeySecret, Bucket: cfg.Bucket,
-		RoleARN: cfg.RoleARN, MinSTSDuration: cfg.MinSTSDuration, Faults: cfg.Faults, Logger: log,
-	})
+	cl, banner, err := start(os.Getenv)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	fmt.Printf("local OSS  %s  (bucket %s, region %s)\nlocal STS  %s  (role %s)\n",
-		cl.OSSEndpoint, cfg.Bucket, cfg.Region, cl.STSEndpoint, cfg.RoleARN)
-	if cfg.AccessKeyID == localcloud.DevAccessKeyID {
-		fmt.Printf("dev keys   OSS_ACCESS_KEY_ID=%s OSS_ACCESS_KEY_SECRET=%s\n", localcloud.DevAccessKeyID, localcloud.DevAccessKeySecret)
-	}
+	fmt.Print(banner)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	return nil
+}
+
+// start runs the local cloud the environment getenv describes and returns
+// it with the lines to print.
+func start(getenv func(string) string) (*localcloud.Cloud, string, error) {
+	cfg, err := server.LoadConfig(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	if cfg.Mode != server.ModeDev {
+		return nil, "", fmt.Errorf("the local cloud runs in dev mode only (OSSUP_MODE=%s)", cfg.Mode)
+	}
+	log := server.NewLogger(cfg.LogLevel)
+	// The same local cloud as the backend's dev mode: this data dir's
+	// random root keys and a CORS rule naming the dev origins (plus
+	// OSSUP_CORS_ORIGINS), never published keys or every origin.
+	lc, generated, err := server.DevCloudConfig(cfg, log)
+	if err != nil {
+		return nil, "", err
+	}
+	cl, err := localcloud.Start(lc)
+	if err != nil {
+		return nil, "", err
+	}
+	banner := fmt.Sprintf("local OSS  %s  (bucket %s, region %s; CORS origins %s)\nlocal STS  %s  (role %s)\n",
+		cl.OSSEndpoint, cfg.Bucket, cfg.Region, strings.Join(lc.CORSOrigins, " "), cl.STSEndpoint, cfg.RoleARN)
+	if generated {
+		banner += fmt.Sprintf("root keys  OSS_ACCESS_KEY_ID=%s OSS_ACCESS_KEY_SECRET=%s (this data dir's, local cloud only: %s)\n",
+			lc.AccessKeyID, lc.AccessKeySecret, cfg.DataDir)
+	}
+	return cl, banner, nil
 }
