@@ -158,3 +158,27 @@ export interface Uploader {
 }
 
 export function createUploader(options?: UploaderOptions): Uploader;
+
+// The drop-in widget, <ossup-uploader> (module ossup/ossup-uploader.js, which defines the element on import).
+
+/** The widget's words; every field may be overridden (a partial object is merged over the language's). */
+export interface OssupUploaderStrings {
+  drop: string; pickFiles: string; pickFolder: string;
+  pause: string; resume: string; cancel: string; retry: string; remove: string; open: string;
+  /** "{action} {name}": the accessible name of a row's buttons. */
+  actionOn: string; progressOf: string; totalLabel: string;
+  /** "{done} of {count} uploaded · {percent}%". */
+  total: string; sizeOf: string; speed: string; left: string; seconds: string; minutes: string; hours: string;
+  /** What the live region says on a state change: "{name}: {state}". */
+  announce: string; repick: string; requestId: string; folder: string;
+  states: Record<UploadState | "resumable", string>;
+  /** Plain words per error code ({message} is the engine's); fallback for the others. */
+  errors: Record<string, string> & { fallback: string };
+}
+
+/** The detail of the widget's events (they bubble and cross the shadow boundary). */
+export interface OssupUploaderEventMap {
+  "ossup-add": CustomEvent<{ file: File | FileSystemFileHandle; path: string; handle: UploadHandle }>;
+  "ossup-done": CustomEvent<{ file: File; path: string; result: UploadResult; url: string }>;
+  "ossup-error": CustomEvent<{ file: File; path: string; error: Error & UploadErrorInfo }>;
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -32,5 +33,45 @@ func TestPackageVersionIsTheEngines(t *testing.T) {
 	}
 	if pkg.Version != string(m[1]) {
 		t.Fatalf("web/package.json version %q, engine version %q", pkg.Version, m[1])
+	}
+}
+
+// TestPackageFilesExist: every file the package lists, and every target of
+// its exports, is in web/ (the engine and Go's glue are built there by make
+// build, so they are left out here).
+func TestPackageFilesExist(t *testing.T) {
+	b, err := os.ReadFile("package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct {
+		Files   []string
+		Exports map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string{}, pkg.Files...)
+	for sub, raw := range pkg.Exports {
+		var target string
+		var cond map[string]string
+		if json.Unmarshal(raw, &target) == nil {
+			want = append(want, target)
+		} else if err := json.Unmarshal(raw, &cond); err == nil {
+			for _, v := range cond {
+				want = append(want, v)
+			}
+		} else {
+			t.Errorf("export %s: %s", sub, raw)
+		}
+	}
+	for _, f := range want {
+		f = strings.TrimPrefix(f, "./")
+		if f == "engine.wasm" || f == "wasm_exec.js" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("package.json names %s: %v", f, err)
+		}
 	}
 }

@@ -134,7 +134,10 @@ type Page interface {
 	// discard). An exception in the page is an error.
 	Eval(ctx context.Context, js string, out any) error
 	// SetFiles gives the file input matched by the CSS selector these
-	// files, as a person picking them in the file dialog would.
+	// files, as a person picking them in the file dialog would. In
+	// Chromium and Firefox the selector may descend into open shadow roots
+	// with " >>> " ("ossup-uploader >>> input.files"), for inputs inside a
+	// custom element.
 	SetFiles(ctx context.Context, selector string, paths ...string) error
 	// Screenshot returns a PNG of the page's viewport.
 	Screenshot(ctx context.Context) ([]byte, error)
@@ -326,3 +329,18 @@ var (
 	versionMu sync.Mutex
 	versions  = map[Engine]string{}
 )
+
+// queryJS is the JavaScript expression of the element a SetFiles selector
+// names, descending into the open shadow root of each " >>> " step.
+func queryJS(selector string) string {
+	steps := strings.Split(selector, ">>>")
+	expr := "document"
+	for i, st := range steps {
+		sel, _ := json.Marshal(strings.TrimSpace(st))
+		if i > 0 {
+			expr = "(" + expr + " || {}).shadowRoot"
+		}
+		expr = "(" + expr + " || document.createDocumentFragment()).querySelector(" + string(sel) + ")"
+	}
+	return expr
+}

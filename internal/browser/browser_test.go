@@ -24,7 +24,12 @@ import (
 const testPage = `<!doctype html><meta charset="utf-8"><title>driver test</title>
 <input type="file" id="f" multiple>
 <p id="out">loaded</p>
+<x-host></x-host>
 <script>
+window.shadowPicked = [];
+const sr = document.querySelector('x-host').attachShadow({ mode: 'open' });
+sr.innerHTML = '<input type="file" class="in">';
+sr.querySelector('input').addEventListener('change', (e) => { for (const f of e.target.files) window.shadowPicked.push(f.name); });
 console.error('boom at load ' + location.search);
 window.picked = [];
 document.getElementById('f').addEventListener('change', async (e) => {
@@ -155,6 +160,22 @@ func testDriver(t *testing.T, e Engine) {
 	}
 	if err := p.SetFiles(ctx, "#nothing", paths[0]); err == nil {
 		t.Error("set files on a missing element succeeded")
+	}
+	// An input in an open shadow root, as in a custom element.
+	if err := p.SetFiles(ctx, "x-host >>> input.in", paths[1]); e == WebKit {
+		if err == nil {
+			t.Error("WebKit accepted a shadow-root selector it cannot follow")
+		}
+	} else if err != nil {
+		t.Errorf("set files in a shadow root: %v", err)
+	} else {
+		var names []string
+		if err := Poll(ctx, p, `window.shadowPicked.length && window.shadowPicked`, 10*time.Second, &names); err != nil || len(names) != 1 || names[0] != "f1.txt" {
+			t.Errorf("the shadow input got %v (%v)", names, err)
+		}
+	}
+	if err := p.SetFiles(ctx, "x-host >>> input.none", paths[0]); err == nil {
+		t.Error("set files on a missing shadow element succeeded")
 	}
 
 	png, err := p.Screenshot(ctx)

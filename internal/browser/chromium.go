@@ -2,7 +2,6 @@ package browser
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -277,14 +276,13 @@ func (p *chromiumPage) Eval(ctx context.Context, js string, out any) error {
 func (p *chromiumPage) SetFiles(ctx context.Context, selector string, paths ...string) error {
 	// chromedp's query would wait for the element to appear.
 	var found bool
-	sel, _ := json.Marshal(selector)
-	if err := p.Eval(ctx, "!!document.querySelector("+string(sel)+")", &found); err != nil {
+	if err := p.Eval(ctx, "!!"+queryJS(selector), &found); err != nil {
 		return fmt.Errorf("set files on %s: %w", selector, err)
 	}
 	if !found {
 		return fmt.Errorf("set files on %s: no such element", selector)
 	}
-	if err := p.do(ctx, chromedp.SetUploadFiles(chromedp.CSS(selector), paths)); err != nil {
+	if err := p.do(ctx, chromedp.SetUploadFiles(chromedp.JSPath(queryJS(selector)), paths)); err != nil {
 		return fmt.Errorf("set files on %s: %w", selector, err)
 	}
 	return nil

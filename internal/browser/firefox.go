@@ -332,8 +332,7 @@ func (p *firefoxPage) Eval(ctx context.Context, js string, out any) error {
 }
 
 func (p *firefoxPage) SetFiles(ctx context.Context, selector string, paths ...string) error {
-	sel, _ := json.Marshal(selector)
-	r, err := p.evaluate(ctx, "document.querySelector("+string(sel)+")", false)
+	r, err := p.evaluate(ctx, queryJS(selector), false)
 	if err != nil {
 		return fmt.Errorf("set files on %s: %w", selector, err)
 	}

@@ -371,6 +371,9 @@ func (p *webkitPage) Eval(ctx context.Context, js string, out any) error {
 }
 
 func (p *webkitPage) SetFiles(ctx context.Context, selector string, paths ...string) error {
+	if strings.Contains(selector, ">>>") {
+		return fmt.Errorf("set files on %s: shadow-root selectors are not supported in WebKit (its WebDriver finds elements in the document only)", selector)
+	}
 	err := p.in(ctx, func() error {
 		var el map[string]string
 		if err := p.b.cmd(ctx, "POST", p.b.session+"/element", map[string]any{"using": "css selector", "value": selector}, &el); err != nil {
