@@ -295,6 +295,12 @@ func (a *Assets) handler(c echo.Context) error {
 	if strings.HasPrefix(f.ctype, "text/html") || strings.Contains(f.ctype, "javascript") {
 		h.Set("Content-Security-Policy", a.csp(f))
 	}
+	if strings.Contains(f.ctype, "javascript") || f.ctype == "application/wasm" {
+		// A page on another origin may load the uploader from here: module
+		// scripts and the engine's fetch are CORS requests. They are public
+		// files, so any origin, never with credentials.
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
 	if f.immutable {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {

@@ -208,3 +208,35 @@ func TestDemoPageHasCSP(t *testing.T) {
 		t.Errorf("worker script CSP %q", w)
 	}
 }
+
+// TestScriptsLoadableFromOtherOrigins: a page elsewhere may take ossup.js,
+// its worker, Go's glue and the engine from here (module scripts and the
+// engine's fetch are CORS requests): they are answered
+// Access-Control-Allow-Origin: * without credentials; pages are not.
+func TestScriptsLoadableFromOtherOrigins(t *testing.T) {
+	web := t.TempDir()
+	for name, body := range map[string]string{
+		"index.html": "<p>page</p>", "ossup.js": "export {};", "ossup-worker.js": "'use strict';",
+		"wasm_exec.js": "'use strict';", "engine.wasm": "\x00asm", "demo.css": "p{}",
+	} {
+		if err := os.WriteFile(filepath.Join(web, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startBackend(t, map[string]string{"OSSUP_WEB_DIR": web})
+	for path, want := range map[string]string{
+		"/ossup.js": "*", "/ossup-worker.js": "*", "/wasm_exec.js": "*", "/engine.wasm": "*",
+		"/": "", "/index.html": "", "/demo.css": "",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, b.base+path, nil)
+		req.Header.Set("Origin", "https://app.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != 200 || got != want || resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("%s: %d, Access-Control-Allow-Origin %q (want %q), Allow-Credentials %q", path, resp.StatusCode, got, want, resp.Header.Get("Access-Control-Allow-Credentials"))
+		}
+	}
+}

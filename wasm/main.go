@@ -12,12 +12,14 @@ package main
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"syscall/js"
 	"time"
 
 	"github.com/ossup/ossup/internal/checkpoint"
 	"github.com/ossup/ossup/internal/engine"
+	"github.com/ossup/ossup/internal/pageauth"
 )
 
 // version is reported to the page so it can tell which engine it loaded.
@@ -26,6 +28,7 @@ const version = "0.2.0-dev"
 type app struct {
 	mu    sync.Mutex
 	eng   *engine.Engine
+	auth  *pageauth.Transport
 	store checkpoint.Store
 	// jobs are the uploads the page started, by page id, from the start
 	// message on (before the engine has the upload: control messages that
@@ -71,6 +74,7 @@ func main() {
 	api := js.Global().Get("Object").New()
 	api.Set("version", version)
 	api.Set("configure", safeFunc("configure", a.configure))
+	api.Set("setHeaders", safeFunc("setHeaders", a.setHeaders))
 	api.Set("start", safeFunc("start", a.start))
 	api.Set("pause", safeFunc("pause", a.control(false)))
 	api.Set("resume", safeFunc("resume", a.control(true)))
@@ -83,20 +87,14 @@ func main() {
 }
 
 // configure({backend, headers, concurrency, maxBytesInFlight,
-// patienceSeconds}) sets up the
-// engine; the glue calls it once before any start.
+// patienceSeconds}) sets up the engine; the glue calls it once before any
+// start. Backend calls go through a pageauth.Transport: the page settles
+// their credentials mode and where their headers come from with setHeaders.
 func (a *app) configure(_ js.Value, args []js.Value) any {
 	o := arg0(args)
 	t := &xhrTransport{}
-	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: t, Header: map[string][]string{},
-		Credentials: o.Get("withCredentials").Truthy()}
-	if h := o.Get("headers"); h.Type() == js.TypeObject {
-		keys := js.Global().Get("Object").Call("keys", h)
-		for i := 0; i < keys.Length(); i++ {
-			k := keys.Index(i).String()
-			b.Header.Set(k, h.Get(k).String())
-		}
-	}
+	auth := &pageauth.Transport{Next: t, Ask: a.askHeaders}
+	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: auth, Header: headerFromJS(o.Get("headers"))}
 	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse}
 	if v := o.Get("concurrency"); v.Type() == js.TypeNumber {
 		opts.Concurrency = v.Int()
@@ -108,9 +106,57 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 		opts.Patience = time.Duration(v.Float() * float64(time.Second))
 	}
 	a.mu.Lock()
-	a.eng = engine.New(t, b, opts)
+	a.eng, a.auth = engine.New(t, b, opts), auth
 	a.mu.Unlock()
 	return nil
+}
+
+// setHeaders({headers, credentials, ask}): headers (when an object)
+// replace the backend calls' headers and wake the uploads waiting in state
+// unauthenticated; credentials and ask (when booleans) settle whether
+// backend calls carry cookies and whether the page is asked for headers
+// before each one (its headers function).
+func (a *app) setHeaders(_ js.Value, args []js.Value) any {
+	o := arg0(args)
+	a.mu.Lock()
+	eng, auth := a.eng, a.auth
+	a.mu.Unlock()
+	if eng == nil {
+		return nil
+	}
+	if c, k := o.Get("credentials"), o.Get("ask"); c.Type() == js.TypeBoolean && k.Type() == js.TypeBoolean {
+		auth.Set(c.Bool(), k.Bool())
+	}
+	if h := o.Get("headers"); h.Type() == js.TypeObject && !h.IsNull() {
+		eng.SetHeaders(headerFromJS(h))
+	}
+	return nil
+}
+
+// askHeaders asks the page for its headers function's answer (within
+// 30 s: a page that never answers must not hold a backend call).
+func (a *app) askHeaders(ctx context.Context, after401 bool) (http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := awaitCall(ctx, a.global, "ossupAskHeaders", after401)
+	if err != nil {
+		return nil, err
+	}
+	return headerFromJS(v), nil
+}
+
+// headerFromJS reads a plain object of string values.
+func headerFromJS(h js.Value) http.Header {
+	out := http.Header{}
+	if h.Type() != js.TypeObject || h.IsNull() {
+		return out
+	}
+	keys := js.Global().Get("Object").Call("keys", h)
+	for i := 0; i < keys.Length(); i++ {
+		k := keys.Index(i).String()
+		out.Set(k, h.Get(k).String())
+	}
+	return out
 }
 
 // locksAvailable reports whether the browser has Web Locks: not in

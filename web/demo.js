@@ -36,7 +36,7 @@ const plain = (err) => {
 };
 
 const words = {
-  queued: 'waiting', checking: 'checking', uploading: 'uploading', paused: 'paused',
+  queued: 'waiting', checking: 'checking', uploading: 'uploading', paused: 'paused', unauthenticated: 'waiting for sign-in',
   completing: 'completing (verifying the object)', done: 'done', failed: 'failed', canceled: 'canceled',
 };
 

@@ -6,7 +6,10 @@
 // The messages both ways are declared in protocol.json.
 'use strict';
 
-const params = new URL(self.location.href).searchParams;
+// Where Go's glue and the engine are: in the worker's query, or, when the
+// page started the worker through a blob: bootstrap (this script on another
+// origin: a worker script must be the page's own), in self.ossupParams.
+const params = self.ossupParams ? new Map(Object.entries(self.ossupParams)) : new URL(self.location.href).searchParams;
 importScripts(params.get('glue'));
 
 // Checkpoints: an IndexedDB object store whose values are the engine's
@@ -164,6 +167,23 @@ self.ossupLockHeld = (name) => navigator.locks.query().then((s) => s.held.some((
 
 self.ossupEmit = (id, event) => postMessage({ type: 'event', id, event });
 
+// ossupAskHeaders asks the page for its headers function's answer, before a
+// backend call and once more after a 401 (after401).
+const asks = new Map();
+let askSeq = 0;
+self.ossupAskHeaders = (after401) => new Promise((resolve, reject) => {
+  const askId = ++askSeq;
+  asks.set(askId, { resolve, reject });
+  postMessage({ type: 'needHeaders', askId, after401: !!after401 });
+  // The engine waits 30 s; the entry goes with it.
+  setTimeout(() => { if (asks.delete(askId)) reject(new Error('the page did not answer with headers within 30 s')); }, 30000);
+});
+function answered(m) {
+  const a = asks.get(m.askId);
+  asks.delete(m.askId);
+  if (a) (m.error === undefined ? a.resolve(m.headers) : a.reject(new Error(m.error)));
+}
+
 // A crash (the Go program exited, or an exception nothing caught) leaves
 // the engine in an unknown state: the page is told once, fails every open
 // upload with engine_crashed and ends this worker (which releases its Web
@@ -202,6 +222,8 @@ function call(id, f) {
 function handle(m) {
   switch (m.type) {
     case 'configure': call(null, () => engine.configure(m.options)); break;
+    case 'setHeaders': call(null, () => engine.setHeaders(m)); break;
+    case 'headers': answered(m); break;
     case 'start': call(m.id, () => engine.start(m.id, m.file, m.handle || null)); break;
     case 'pause': call(m.id, () => engine.pause(m.id)); break;
     case 'resume': call(m.id, () => engine.resume(m.id)); break;

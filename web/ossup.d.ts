@@ -5,8 +5,19 @@
 export interface UploaderOptions {
   /** Origin of the signing backend (default: the page's origin); its API is under /api/v1. */
   backend?: string;
-  /** Headers sent to the backend, e.g. { Authorization: "Bearer ..." }. */
-  headers?: Record<string, string>;
+  /**
+   * Headers sent to the backend, e.g. { Authorization: "Bearer ..." }; or a function (possibly async) returning
+   * them, called before every backend call (so return a cached token until it nears expiry) and once more after a
+   * 401 before anything fails. A call that throws keeps the last headers. When no valid headers can be had, uploads
+   * wait in state "unauthenticated" (nothing lost) until the function answers other headers or setHeaders is called.
+   */
+  headers?: HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+  /**
+   * Whether backend calls carry the browser's cookies when the backend is on another origin. "auto" (default): only
+   * when the backend's authentication needs them (dev mode's identity cookie); "include": always (the backend must
+   * name this page's origin in OSSUP_CORS_ORIGINS, not "*"); "omit": never. OSS requests never carry cookies.
+   */
+  credentials?: "auto" | "include" | "omit";
   /** Parts in flight per upload (default: the backend's suggestion). */
   concurrency?: number;
   /** Bytes in flight across all uploads (default 64 MiB). */
@@ -16,12 +27,19 @@ export interface UploaderOptions {
    * are retried before the upload fails, in seconds; time offline does not count (default 120).
    */
   patienceSeconds?: number;
-  /** URLs of the worker, the engine and Go's wasm_exec.js (default: next to ossup.js). */
+  /**
+   * URLs of the worker, the engine and Go's wasm_exec.js (default: next to ossup.js), relative to the page. They may
+   * be on another origin (a CDN, the backend): the worker is then started from a same-origin blob: bootstrap (allow
+   * worker-src blob: in a Content-Security-Policy) and the engine must be served with CORS.
+   */
   assets?: { worker?: string; engine?: string; glue?: string };
 }
 
 export type UploadState =
-  | "queued" | "checking" | "uploading" | "paused" | "completing" | "done" | "failed" | "canceled";
+  | "queued" | "checking" | "uploading" | "paused"
+  /** The backend refused the headers (401) and no others could be had: waiting for new ones, nothing lost. */
+  | "unauthenticated"
+  | "completing" | "done" | "failed" | "canceled";
 
 /**
  * The codes of a failed upload's error (besides OSS's and the backend's own, e.g. "AccessDenied"):
@@ -37,11 +55,15 @@ export type UploadState =
  * - "storage_unavailable": (pending(), discard()) IndexedDB is blocked by another tab, closed, or did not answer in time.
  * - "not_configured", "timeout": the engine got an upload before its configuration; a call outlived its deadline.
  * - "canceled": done rejects with it after cancel().
+ * - "backend_not_found", "not_ossup_backend", "credentials_refused", "unauthenticated", "engine_failed",
+ *   "backend_refused": see Uploader.ready (an upload started after ready rejected fails with the same code).
  * - "CORSExposeHeaders", "NetworkError", "InconsistentCRC": see the README.
  */
 export type UploadErrorCode =
   | "engine_crashed" | "already_uploading" | "locked" | "file_needed" | "not_a_file" | "repick_needed"
   | "permission_denied" | "js_exception" | "storage_unavailable" | "not_configured" | "timeout" | "canceled"
+  | "backend_not_found" | "not_ossup_backend" | "credentials_refused" | "unauthenticated" | "engine_failed"
+  | "backend_refused"
   | "CORSExposeHeaders" | "NetworkError" | "InconsistentCRC" | (string & {});
 
 /**
@@ -134,10 +156,22 @@ export interface UploadHandle extends EventTarget {
 }
 
 export interface Uploader {
-  /** Resolves with the engine version once the worker has loaded it and the backend accepted the credentials. */
+  /**
+   * Resolves with the engine version once the worker has loaded it and the backend accepted the credentials. A backend
+   * that does not answer (down, deploying, 5xx, 429) is retried with backoff for as long as it takes; ready rejects
+   * only for what no retry fixes, with a code: "backend_not_found" (no ossup API at that URL), "not_ossup_backend",
+   * "credentials_refused" (a dev backend on another origin allowing "*", which refuses cookies), "unauthenticated"
+   * (401: uploads wait for new headers), "engine_failed" (the worker or engine did not load), "backend_refused" or
+   * the backend's own code (another 4xx). After a rejection the next upload asks the backend again.
+   */
   readonly ready: Promise<string>;
-  /** Who the backend says the uploads belong to. */
-  readonly user: Promise<{ user: string; dev: boolean; auth: "dev" | "token" | "jwt" }>;
+  /** Who the backend says the uploads belong to (asked again after a failure). */
+  readonly user: Promise<{ user: string; dev: boolean; auth: "dev" | "token" | "jwt"; serverTime: string }>;
+  /**
+   * Replaces the headers of every later backend call (an object, or a function as in UploaderOptions.headers);
+   * uploads waiting in state "unauthenticated" continue with them.
+   */
+  setHeaders(headers: HeadersInit | (() => HeadersInit | Promise<HeadersInit>)): void;
   /** Uploads a File or a FileSystemFileHandle; resumes when a checkpoint matches. */
   upload(file: File | FileSystemFileHandle): UploadHandle;
   /**

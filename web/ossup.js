@@ -15,6 +15,55 @@ export function createUploader(options = {}) {
   return new Uploader(options);
 }
 
+// uploaderError is an Error with the code the page tells failures apart by.
+const uploaderError = (code, message, extra) => Object.assign(new Error(message), { code }, extra || {});
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// normHeaders turns what a page may give as headers (an object, a Headers,
+// pairs) into a plain object of strings, the form the worker takes.
+function normHeaders(h) {
+  if (h === undefined || h === null) return {};
+  const out = {};
+  const entries = typeof h.entries === 'function' && !Array.isArray(h) ? [...h.entries()] : Array.isArray(h) ? h : Object.entries(h);
+  for (const [k, v] of entries) {
+    if (typeof v !== 'string') throw new TypeError('ossup: header ' + k + ' must be a string, got ' + typeof v);
+    out[k] = v;
+  }
+  return out;
+}
+
+const sameHeaders = (a, b) => {
+  if (!a || !b) return a === b;
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+};
+
+// startWorker starts the engine's worker. A worker script must come from
+// the page's origin; when ossup.js (and so its worker) is served from
+// another one (the backend's, a CDN), a same-origin blob: bootstrap
+// importScripts it, which classic workers may do from anywhere. The
+// worker then runs as the page's origin (its IndexedDB, its Web Locks).
+function startWorker(url, params) {
+  const abs = new URL(url, location.href);
+  if (abs.origin === location.origin) {
+    for (const [k, v] of Object.entries(params)) abs.searchParams.set(k, v);
+    return new Worker(abs.href);
+  }
+  const boot = 'self.ossupParams = ' + JSON.stringify(params) + ';\nimportScripts(' + JSON.stringify(abs.href) + ');\n';
+  const blobURL = URL.createObjectURL(new Blob([boot], { type: 'text/javascript' }));
+  const w = new Worker(blobURL);
+  w.addEventListener('message', () => URL.revokeObjectURL(blobURL), { once: true });
+  return w;
+}
+
+// How long one whoami may take, and the bounds of the backoff between
+// whoami attempts the backend did not answer (or answered 5xx, 429).
+const whoamiTimeout = 30000;
+const backoffMin = 500;
+const backoffMax = 15000;
+
 class Uploader {
   constructor(options) {
     const assets = options.assets || {};
@@ -24,11 +73,12 @@ class Uploader {
     // Vite inlines files under 4 KiB as data: URLs, and a worker from a data:
     // URL has an opaque origin (no IndexedDB, no requests with cookies).
     const worker = assets.worker || new URL('./ossup-worker.js?no-inline', import.meta.url).href;
-    const q = new URLSearchParams({
-      engine: assets.engine || new URL('./engine.wasm', import.meta.url).href,
-      glue: assets.glue || new URL('./wasm_exec.js', import.meta.url).href,
+    // Absolute, as the page sees them: a blob: bootstrap has no base URL.
+    const abs = (u) => new URL(u, location.href).href;
+    this._worker = startWorker(worker, {
+      engine: abs(assets.engine || new URL('./engine.wasm', import.meta.url).href),
+      glue: abs(assets.glue || new URL('./wasm_exec.js', import.meta.url).href),
     });
-    this._worker = new Worker(worker + (worker.includes('?') ? '&' : '?') + q);
     this._handles = new Map();
     this._replies = new Map();
     const engineReady = new Promise((resolve, reject) => { this._ready = { resolve, reject }; });
@@ -37,37 +87,227 @@ class Uploader {
     // the engine's state is unknown, so every open upload fails.
     this._worker.onerror = (e) => this._crash('engine worker failed: ' + (e.message || 'error'));
     const backend = new URL(options.backend || location.origin, location.href);
-    const crossOrigin = backend.origin !== location.origin;
-    // Who we upload as is settled once, before any upload: bad credentials
-    // fail here, and a dev identity (a cookie) exists before parallel
-    // uploads could each mint their own.
-    this.user = fetch(backend.href.replace(/\/$/, '') + '/api/v1/whoami', {
-      headers: options.headers || {}, credentials: crossOrigin ? 'include' : 'same-origin',
-    }).then(async (r) => {
-      const body = await r.json().catch(() => ({}));
-      if (!r.ok) throw Object.assign(new Error((body.error && body.error.message) || 'backend answered ' + r.status), body.error || {});
-      return body;
-    });
-    this.user.catch(() => {});
-    this.ready = Promise.all([engineReady, this.user]).then(([version]) => version);
-    this._worker.postMessage({
+    this._base = backend.href.replace(/\/$/, '');
+    this._crossOrigin = backend.origin !== location.origin;
+    // Cookies go to a backend on another origin only when its
+    // authentication needs them (dev mode's identity) or the page says so:
+    // a backend allowing any origin (*) refuses requests that carry them.
+    this._credMode = options.credentials || 'auto';
+    if (!['auto', 'include', 'omit'].includes(this._credMode)) {
+      throw new TypeError('ossup: credentials must be "auto", "include" or "omit", not ' + JSON.stringify(options.credentials));
+    }
+    this._source = options.headers;
+    this._cur = typeof this._source === 'function' ? null : normHeaders(this._source);
+    this._headerWaiters = [];
+    this._post({
       type: 'configure',
       options: {
-        backend: backend.href.replace(/\/$/, ''),
-        headers: options.headers || {},
-        withCredentials: crossOrigin,
+        backend: this._base,
+        headers: this._cur || {},
         concurrency: options.concurrency,
         maxBytesInFlight: options.maxBytesInFlight,
         patienceSeconds: options.patienceSeconds,
       },
     });
+    // ready settles once: the engine loaded and the backend accepted us,
+    // or an answer no retry can fix (then the next upload tries again).
+    this.ready = new Promise((resolve, reject) => {
+      Promise.all([engineReady, this._whoami()]).then(([version]) => resolve(version), reject);
+      this._rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+  }
+
+  /** Who the backend says the uploads belong to (asked again after a failure). */
+  get user() { return this._whoami(); }
+
+  /**
+   * Replaces the headers of every later backend call (an object, or a
+   * function called before each call). Uploads waiting in state
+   * unauthenticated continue with them.
+   */
+  setHeaders(headers) {
+    const wasFunction = typeof this._source === 'function';
+    this._source = typeof headers === 'function' ? headers : normHeaders(headers);
+    if (this._cookieAuth !== undefined && wasFunction !== (typeof headers === 'function')) {
+      this._post({ type: 'setHeaders', credentials: this._cookieAuth, ask: typeof headers === 'function' });
+    }
+    if (typeof headers === 'function') {
+      this._headersNow().then(() => this._headerWaiters.splice(0).forEach((w) => w()), () => {});
+      return;
+    }
+    this._adopt(this._source, true);
+  }
+
+  // _headersNow is the headers for a backend request: the function's
+  // answer (called every time; one call at a time), or the set object.
+  async _headersNow() {
+    if (typeof this._source !== 'function') return this._cur || {};
+    if (!this._calling) {
+      const src = this._source;
+      this._calling = Promise.resolve().then(() => src()).then(normHeaders).finally(() => { this._calling = null; });
+    }
+    const h = await this._calling;
+    this._adopt(h, false);
+    return h;
+  }
+
+  // _adopt installs h in the worker when it differs from what it has (or
+  // when the page pushed it: a push always wakes the waiting uploads).
+  _adopt(h, pushed) {
+    if (!pushed && sameHeaders(h, this._cur)) return;
+    this._cur = h;
+    this._post({ type: 'setHeaders', headers: h });
+    this._headerWaiters.splice(0).forEach((w) => w());
+  }
+
+  // _newHeaders resolves once headers other than rejected are installed:
+  // pushed by the page, or, with a function, its answer (asked with
+  // backoff while something waits).
+  _newHeaders(rejected) {
+    const changed = new Promise((resolve) => this._headerWaiters.push(resolve));
+    if (typeof this._source === 'function' && !this._polling) {
+      // The delay grows across waits, so a function that keeps answering
+      // refused tokens costs a call every 30 s at most, not a storm.
+      this._polling = (async () => {
+        while (sameHeaders(this._cur, rejected)) {
+          this._pollDelay = Math.min(2 * (this._pollDelay || 500), 30000);
+          await sleep(this._pollDelay);
+          await this._headersNow().catch(() => {});
+        }
+      })().finally(() => { this._polling = null; });
+    }
+    return changed;
+  }
+
+  // _unauthenticated is called when an upload waits for new headers.
+  _unauthenticated() {
+    if (this._reauth) return;
+    this._reauth = this._newHeaders(this._cur).finally(() => { this._reauth = null; });
+  }
+
+  _whoami() {
+    if (!this._identity) {
+      const p = this._resolveIdentity();
+      this._identity = p;
+      // Lazily retried: a failure is not kept for the page's lifetime.
+      p.catch(() => { if (this._identity === p) this._identity = null; });
+    }
+    return this._identity;
+  }
+
+  // _fetchWhoami is one whoami: {status, body}, status 0 when no answer
+  // came (the network, a backend down, a CORS refusal: a page cannot tell).
+  async _fetchWhoami(headers, credentials) {
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), whoamiTimeout);
+    try {
+      const r = await fetch(this._base + '/api/v1/whoami', { headers, credentials, signal: ctl.signal, cache: 'no-store' });
+      return { status: r.status, body: await r.json().catch(() => null), retryAfter: Number(r.headers.get('Retry-After')) || 0 };
+    } catch (err) {
+      return { status: 0, error: err };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // _resolveIdentity asks the backend who we are until it answers. No
+  // answer, 5xx, 408 and 429 are retried with backoff for as long as it
+  // takes (the backend may be deploying); 401 waits for new headers (the
+  // uploads waiting show state unauthenticated); other answers are final.
+  async _resolveIdentity() {
+    let delay = backoffMin;
+    let refused = 0;
+    const again = async (a) => {
+      await sleep(Math.max(a.retryAfter * 1000, Math.random() * delay));
+      delay = Math.min(2 * delay, backoffMax);
+    };
+    for (let after401 = false; ;) {
+      let headers;
+      try {
+        headers = await this._headersNow();
+      } catch (err) {
+        // No headers can be had now: as a 401, wait for new ones.
+        this._authWait(uploaderError('unauthenticated', 'the headers function failed: ' + err.message));
+        await this._newHeaders(this._cur);
+        continue;
+      }
+      const cookies = this._credMode === 'include';
+      const credentials = !this._crossOrigin ? 'same-origin' : cookies ? 'include' : 'omit';
+      let a = await this._fetchWhoami(headers, credentials);
+      if (a.status === 200 && a.body && typeof a.body.user === 'string' && this._crossOrigin &&
+          this._credMode === 'auto' && a.body.auth === 'dev') {
+        // The dev identity is a cookie: settle it with a credentialed call.
+        // Without an answer right after one came, the backend most likely
+        // refuses credentials (OSSUP_CORS_ORIGINS=*): three times in a row
+        // is final.
+        const withCookie = await this._fetchWhoami(headers, 'include');
+        if (withCookie.status === 0 && ++refused >= 3) {
+          throw uploaderError('credentials_refused', 'the backend at ' + this._base + ' uses dev mode, whose identity is a cookie, but refuses requests with cookies from ' +
+            location.origin + ': name this origin in OSSUP_CORS_ORIGINS (not *)');
+        }
+        a = withCookie.status === 0 ? { status: 0 } : withCookie;
+      }
+      if (a.status === 200) {
+        if (!a.body || typeof a.body.user !== 'string') {
+          throw uploaderError('not_ossup_backend', 'the answer of ' + this._base + '/api/v1/whoami is not an ossup backend\'s: check the backend URL');
+        }
+        const cookieAuth = this._crossOrigin && (cookies || (this._credMode === 'auto' && a.body.auth === 'dev'));
+        this._cookieAuth = cookieAuth;
+        this._post({ type: 'setHeaders', credentials: cookieAuth, ask: typeof this._source === 'function' });
+        this._authWaiting = false;
+        this._pollDelay = 0;
+        return a.body;
+      }
+      if (a.status === 0 || a.status === 408 || a.status === 429 || a.status >= 500) {
+        refused = a.status === 0 ? refused : 0;
+        await again(a);
+        continue;
+      }
+      const e = (a.body && a.body.error) || {};
+      if (a.status === 401) {
+        if (typeof this._source === 'function' && !after401) {
+          after401 = true; // called once more before anything fails
+          continue;
+        }
+        this._authWait(uploaderError(e.code || 'unauthenticated', e.message || 'the backend refused the headers (401)', e));
+        await this._newHeaders(headers);
+        after401 = false;
+        continue;
+      }
+      if (a.status === 404) {
+        throw uploaderError('backend_not_found', 'no ossup API at ' + this._base + '/api/v1 (404): check the backend URL');
+      }
+      throw uploaderError(e.code || 'backend_refused', e.message || 'the backend answered ' + a.status, e);
+    }
+  }
+
+  // _authWait tells the page that no valid headers are to be had: ready
+  // rejects (code unauthenticated), uploads waiting for the identity show
+  // state unauthenticated; all continue once new headers arrive.
+  _authWait(err) {
+    this._authWaiting = true;
+    this._rejectReady(err);
+    for (const h of this._handles.values()) {
+      if (h._waitingIdentity && h.state !== 'unauthenticated') h._event({ ...h.progress, kind: 'state', state: 'unauthenticated' });
+    }
   }
 
   _message(m) {
     switch (m.type) {
       case 'ready': this.version = m.version; this._ready.resolve(m.version); break;
-      case 'error': this._ready.reject(new Error(m.message)); break;
-      case 'event': { const h = this._handles.get(m.id); if (h) h._event(m.event); break; }
+      case 'error': this._ready.reject(uploaderError('engine_failed', m.message)); break;
+      case 'event': {
+        const h = this._handles.get(m.id);
+        if (h) h._event(m.event);
+        if (m.event.state === 'unauthenticated') this._unauthenticated();
+        break;
+      }
+      case 'needHeaders':
+        this._headersNow().then(
+          (headers) => this._post({ type: 'headers', askId: m.askId, headers }),
+          (err) => this._post({ type: 'headers', askId: m.askId, error: String((err && err.message) || err) }));
+        break;
       case 'reply': {
         const r = this._replies.get(m.reqId);
         this._replies.delete(m.reqId);
@@ -134,8 +374,11 @@ class Uploader {
     const isHandle = typeof FileSystemFileHandle !== 'undefined' && fileOrHandle instanceof FileSystemFileHandle;
     const file = isHandle ? null : fileOrHandle;
     const h = this._handle(file || { name: fileOrHandle.name, size: 0 });
-    Promise.all([this.user, isHandle ? fileOrHandle.getFile() : file])
-      .then(([, f]) => this._start(h, f, isHandle ? fileOrHandle : null), (err) => h._fail(err));
+    h._waitingIdentity = true;
+    // After the caller had a chance to listen.
+    if (this._authWaiting) queueMicrotask(() => h._waitingIdentity && h._event({ ...h.progress, kind: 'state', state: 'unauthenticated' }));
+    Promise.all([this._whoami(), isHandle ? fileOrHandle.getFile() : file])
+      .then(([, f]) => { h._waitingIdentity = false; this._start(h, f, isHandle ? fileOrHandle : null); }, (err) => h._fail(err));
     return h;
   }
 
@@ -173,7 +416,9 @@ class Uploader {
       } catch (err) {
         throw Object.assign(new Error(entry.name + ' cannot be read through its kept handle (' + err.name + ': ' + err.message + '): pick the file again to resume'), { code: 'repick_needed' });
       }
-      await this.user;
+      h._waitingIdentity = true;
+      await this._whoami();
+      h._waitingIdentity = false;
       this._start(h, f, handle);
     })().catch((err) => h._fail(err));
     return h;
