@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"syscall/js"
 	"time"
+
+	"github.com/ossup/ossup/internal/checkpoint"
 )
 
 // idbKV is the checkpoint KV over IndexedDB. The IndexedDB calls live in the
@@ -71,15 +73,24 @@ func (k idbKV) Delete(ctx context.Context, key string) (err error) {
 	return err
 }
 
-func (k idbKV) Keys(ctx context.Context) (keys []string, err error) {
-	defer recoverJS("IndexedDB keys", &err)
-	v, err := k.call(ctx, "keys")
+// Scan reads the keys and values under prefix in one transaction (the
+// glue's scan resolves to [keys, values], sorted by key).
+func (k idbKV) Scan(ctx context.Context, prefix string) (items []checkpoint.Item, err error) {
+	defer recoverJS("IndexedDB scan", &err)
+	v, err := k.call(ctx, "scan", prefix)
 	if err != nil {
 		return nil, err
 	}
-	keys = make([]string, v.Length())
-	for i := range keys {
-		keys[i] = v.Index(i).String()
+	keys, values := v.Index(0), v.Index(1)
+	items = make([]checkpoint.Item, keys.Length())
+	for i := range items {
+		items[i] = checkpoint.Item{Key: keys.Index(i).String(), Value: bytesFromJS(values.Index(i))}
 	}
-	return keys, nil
+	return items, nil
+}
+
+func (k idbKV) DeletePrefix(ctx context.Context, prefix string) (err error) {
+	defer recoverJS("IndexedDB delete", &err)
+	_, err = k.call(ctx, "delPrefix", prefix)
+	return err
 }

@@ -132,6 +132,16 @@ function kv(store) {
     put: (k, v) => tx('readwrite', (s) => s.put(v, k), store, 'put').then(() => undefined),
     del: (k) => tx('readwrite', (s) => s.delete(k), store, 'delete').then(() => undefined),
     keys: () => tx('readonly', (s) => s.getAllKeys(), store, 'keys'),
+    // scan resolves to [keys, values] under a prefix, in one transaction.
+    // The engine's keys are ASCII, so every key under p sorts below
+    // p + '\uffff'.
+    scan: (p) => tx('readonly', (s) => {
+      const range = IDBKeyRange.bound(p, p + '\uffff', false, true);
+      const keys = s.getAllKeys(range);
+      const values = s.getAll(range);
+      return { get result() { return [keys.result, values.result]; } };
+    }, store, 'scan'),
+    delPrefix: (p) => tx('readwrite', (s) => s.delete(IDBKeyRange.bound(p, p + '\uffff', false, true)), store, 'delete').then(() => undefined),
   };
 }
 self.ossupKV = kv('checkpoints');

@@ -1,65 +1,264 @@
 package checkpoint
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"regexp"
+	"strconv"
 )
 
-// checksum is the hex SHA-256 of r's canonical JSON: encoding/json's output
-// (fields in declaration order, no insignificant space) with Checksum empty
-// and therefore omitted.
-func (r *Record) checksum() (string, error) {
-	c := *r
-	c.Checksum = ""
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+// The stored form of a record is an envelope around a body:
+//
+//	{"format":"ossup-checkpoint","v":1,"bv":2,"sum":"<hex>","body":{...}}
+//
+// v is the envelope's version: how the envelope itself is laid out and what
+// sum is computed over. bv is the body's version: the record's fields. They
+// change independently. A newer v or bv is not damage: it is reported as
+// DamagedError.Newer and left alone. An older bv is migrated forward, one
+// version at a time (migrations). Fields this build does not know are
+// ignored, so adding a field needs no new version; a new bv is for changes
+// an older build would misread.
+//
+// sum is the hex SHA-256 of bv in decimal, a newline, and the body's bytes
+// exactly as stored: any encoding of the body is accepted, and every byte
+// of it is still covered, without re-encoding the record to compare.
+const (
+	// EnvelopeVersion is the envelope layout this build writes and reads.
+	EnvelopeVersion = 1
+	// BodyVersion is the record layout this build writes. Version 1 is
+	// the first checkpoint format (no envelope, parts inside the record),
+	// which this build reads and migrates (Record.Legacy).
+	BodyVersion = 2
+
+	formatName = "ossup-checkpoint"
+)
+
+type envelope struct {
+	Format string          `json:"format"`
+	V      int             `json:"v"`
+	BV     int             `json:"bv"`
+	Sum    string          `json:"sum"`
+	Body   json.RawMessage `json:"body"`
 }
 
-// Marshal encodes a sealed, valid record as JSON. It refuses a record that
-// Validate rejects, so everything it writes can be read back by Unmarshal.
-func Marshal(r *Record) ([]byte, error) {
-	if err := r.Validate(); err != nil {
-		return nil, fmt.Errorf("checkpoint: marshal: %w", err)
-	}
-	b, err := json.Marshal(r)
-	if err != nil {
-		// Unreachable after Validate, which encodes r to check its checksum.
-		return nil, fmt.Errorf("checkpoint: marshal: %w", err)
-	}
-	return b, nil
+// body is the stored form of a Record of BodyVersion.
+type body struct {
+	Record
+	CRC64 string `json:"crc64,omitempty"` // hex, when Record.CRCKnown
 }
 
-// Unmarshal decodes and validates a record written by Marshal. Anything else
-// is ErrDamaged: bad JSON, a failed Validate, or bytes that are not exactly
-// Marshal's encoding of the record they decode to. The last rule makes the
-// checksum cover every byte, which it otherwise would not: encoding/json
-// matches keys case-insensitively, ignores unknown keys and accepts
-// alternative escapes, all of which decode to the same, checksum-valid
-// record.
-func Unmarshal(b []byte) (*Record, error) {
-	var r Record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
+func bodySum(bv int, b []byte) string {
+	h := sha256.New()
+	h.Write([]byte(strconv.Itoa(bv) + "\n"))
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// encodeRecord returns r's stored form. r must be valid and normalised.
+func encodeRecord(r *Record) ([]byte, error) {
+	b := body{Record: *r}
+	if r.CRCKnown {
+		b.CRC64 = strconv.FormatUint(r.CRC64, 16)
 	}
-	if err := r.Validate(); err != nil {
+	raw, err := json.Marshal(&b)
+	if err != nil {
 		return nil, err
 	}
-	canon, err := json.Marshal(&r)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
-	}
-	if !bytes.Equal(canon, b) {
-		return nil, fmt.Errorf("%w: %v", ErrDamaged, errNotCanonical)
-	}
-	return &r, nil
+	return json.Marshal(&envelope{Format: formatName, V: EnvelopeVersion, BV: BodyVersion, Sum: bodySum(BodyVersion, raw), Body: raw})
 }
 
-var errNotCanonical = errors.New("not in canonical encoding")
+// migrations[v] rewrites a body of version v into one of version v+1.
+var migrations = map[int]func(b map[string]json.RawMessage) error{
+	// 1 → 2: the first format kept its version and checksum in the body
+	// and the parts inside it (moved to part entries by the caller); it
+	// was only ever written while sending.
+	1: func(b map[string]json.RawMessage) error {
+		delete(b, "version")
+		delete(b, "checksum")
+		delete(b, "parts")
+		b["phase"] = json.RawMessage(`"` + PhaseSending + `"`)
+		return nil
+	},
+}
+
+// migrate brings raw, a body of version bv, to BodyVersion.
+func migrate(bv int, raw []byte) ([]byte, error) {
+	if bv == BodyVersion {
+		return raw, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("body is not an object")
+	}
+	for v := bv; v < BodyVersion; v++ {
+		f := migrations[v]
+		if f == nil {
+			return nil, fmt.Errorf("no migration from body version %d", v)
+		}
+		if err := f(m); err != nil {
+			return nil, fmt.Errorf("migrate body version %d: %w", v, err)
+		}
+	}
+	return json.Marshal(m)
+}
+
+// decodeBody decodes a body of BodyVersion and validates it.
+func decodeBody(raw []byte) (*Record, error) {
+	var b body
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return nil, err
+	}
+	r := &b.Record
+	if b.CRC64 != "" {
+		crc, err := strconv.ParseUint(b.CRC64, 16, 64)
+		if err != nil {
+			return nil, fmt.Errorf("crc64 %q: %v", b.CRC64, err)
+		}
+		r.CRC64, r.CRCKnown = crc, true
+	}
+	r.normalise()
+	if err := r.validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// decodeRecord decodes a record's stored form. Every failure is a
+// *DamagedError, with Newer or a Salvage where they apply.
+func decodeRecord(id string, b []byte) (*Record, error) {
+	damaged := func(format string, args ...any) error {
+		return &DamagedError{ID: id, Reason: fmt.Sprintf(format, args...), Salvage: salvage(b)}
+	}
+	var env envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, damaged("not a checkpoint envelope: %v", err)
+	}
+	switch {
+	case env.Format != formatName:
+		return nil, damaged("not a checkpoint envelope (format %q)", env.Format)
+	case env.V > EnvelopeVersion:
+		return nil, &DamagedError{ID: id, Newer: true, Reason: fmt.Sprintf("envelope version %d (this build reads up to %d)", env.V, EnvelopeVersion)}
+	case env.V < 1:
+		return nil, damaged("envelope version %d", env.V)
+	case env.Sum != bodySum(env.BV, env.Body):
+		return nil, damaged("checksum mismatch")
+	case env.BV > BodyVersion:
+		return nil, &DamagedError{ID: id, Newer: true, Reason: fmt.Sprintf("body version %d (this build reads up to %d)", env.BV, BodyVersion)}
+	case env.BV < 1:
+		return nil, damaged("body version %d", env.BV)
+	}
+	raw, err := migrate(env.BV, env.Body)
+	if err != nil {
+		return nil, damaged("%v", err)
+	}
+	r, err := decodeBody(raw)
+	if err != nil {
+		return nil, damaged("%v", err)
+	}
+	return r, nil
+}
+
+var (
+	ticketRE   = regexp.MustCompile(`"ticket"\s*:\s*("(?:[^"\\]|\\.)*")`)
+	uploadIDRE = regexp.MustCompile(`"uploadId"\s*:\s*("(?:[^"\\]|\\.)*")`)
+)
+
+// salvage recovers the ticket and upload id from the bytes of a damaged
+// record, so its multipart upload can still be aborted. It decodes what it
+// can without the checksum: the whole body if the JSON still parses, or
+// else the two fields wherever they can still be found. Nothing here is
+// trusted beyond aborting: the backend checks the ticket's signature, and
+// a wrong upload id aborts nothing. nil if there is no ticket and upload id.
+func salvage(b []byte) *Record {
+	var r Record
+	var env envelope
+	if json.Unmarshal(b, &env) == nil && len(env.Body) > 0 {
+		var bd body
+		if json.Unmarshal(env.Body, &bd) == nil {
+			r = bd.Record
+		}
+	} else {
+		// A first-format record is the body itself.
+		var bd body
+		if json.Unmarshal(b, &bd) == nil {
+			r = bd.Record
+		}
+	}
+	find := func(re *regexp.Regexp) string {
+		m := re.FindSubmatch(b)
+		if m == nil {
+			return ""
+		}
+		var s string
+		if json.Unmarshal(m[1], &s) != nil {
+			return ""
+		}
+		return s
+	}
+	if r.Ticket == "" {
+		r.Ticket = find(ticketRE)
+	}
+	if r.UploadID == "" {
+		r.UploadID = find(uploadIDRE)
+	}
+	if r.Ticket == "" || r.UploadID == "" {
+		return nil
+	}
+	r.Parts, r.Legacy = nil, false
+	return &r
+}
+
+// A part entry is one completed part, stored on its own:
+//
+//	{"v":1,"sum":"<crc32c hex of p>","p":{"u":"<upload id>","n":3,...}}
+//
+// It names its upload, so entries left by an earlier upload of the same
+// file never pass for this one's.
+const partVersion = 1
+
+type partEnvelope struct {
+	V   int             `json:"v"`
+	Sum string          `json:"sum"`
+	P   json.RawMessage `json:"p"`
+}
+
+type partBody struct {
+	UploadID string `json:"u"`
+	Part
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func partSum(b []byte) string {
+	return strconv.FormatUint(uint64(crc32.Checksum(b, castagnoli)), 16)
+}
+
+func encodePart(uploadID string, p Part) ([]byte, error) {
+	raw, err := json.Marshal(&partBody{UploadID: uploadID, Part: p})
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(&partEnvelope{V: partVersion, Sum: partSum(raw), P: raw})
+}
+
+// decodePart decodes a part entry; ok is false for anything it cannot
+// vouch for (damaged, of a newer version): that part is simply not known,
+// and is found through ListParts or sent again.
+func decodePart(b []byte) (uploadID string, p Part, ok bool) {
+	var env partEnvelope
+	if json.Unmarshal(b, &env) != nil || env.V != partVersion || env.Sum != partSum(env.P) {
+		return "", Part{}, false
+	}
+	var pb partBody
+	if json.Unmarshal(env.P, &pb) != nil {
+		return "", Part{}, false
+	}
+	return pb.UploadID, pb.Part, true
+}

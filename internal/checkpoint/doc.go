@@ -1,5 +1,14 @@
-// Package checkpoint defines the browser engine's resumable-upload record
-// (file identity, upload id, part size, completed parts) with a checksum over
-// its content, its validation rules, and the Store interface the engine saves
-// it through (IndexedDB in wasm/, in-memory in tests).
+// Package checkpoint defines the browser engine's resumable-upload state and
+// the Store it is kept in (IndexedDB in wasm/, in memory in tests).
+//
+// A Record is small and does not grow with the upload: file identity, key,
+// upload id, ticket, part size, phase. Each confirmed part is a separate
+// entry (Store.SavePart), one small write whatever the part count, so the
+// cost of checkpointing a 10,000-part upload is linear, not quadratic.
+// Records are stored in a versioned envelope (see EnvelopeVersion and
+// BodyVersion): older bodies are migrated forward, newer ones are reported
+// and left alone, and a damaged record still yields its upload id and
+// ticket when they can be read, so the old multipart upload is aborted
+// rather than orphaned. Records of the first format (before the envelope)
+// are read and migrated when saved (Record.Legacy).
 package checkpoint

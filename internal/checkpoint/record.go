@@ -12,21 +12,72 @@ import (
 	"github.com/ossup/ossup/internal/partplan"
 )
 
-// Version is the record layout this package writes and accepts. A record of
-// another version is damaged as far as this build is concerned: resuming it
-// with a misread layout could corrupt the object.
-const Version = 1
-
 var (
 	// ErrNotFound reports that a store has no record under an id.
 	ErrNotFound = errors.New("checkpoint: not found")
-	// ErrDamaged reports a record that fails its checksum or validation
-	// rules; the wrapping error says why. A damaged record must not be
-	// resumed.
+	// ErrDamaged reports a record that cannot be used: it fails its
+	// checksum or validation rules, or it was written by a newer build.
+	// Errors from a Store wrap it in a *DamagedError, which says which.
+	// A damaged record must not be resumed.
 	ErrDamaged = errors.New("checkpoint: damaged record")
 	// ErrFileChanged reports that the file picked for a resume is not the
 	// file the record was made for; the wrapping error names the fields.
 	ErrFileChanged = errors.New("checkpoint: file changed")
+)
+
+// DamagedError is a record this build cannot use. errors.Is(err,
+// ErrDamaged) holds for it.
+type DamagedError struct {
+	// ID is the record's id.
+	ID string
+	// Reason says what is wrong, in plain words.
+	Reason string
+	// Newer reports a record written by a newer build (a newer envelope
+	// or body version). It is not damaged for that build: leave it alone
+	// (no abort, no delete, no overwrite), so a rollback does not destroy
+	// the uploads of the deploy that follows it.
+	Newer bool
+	// Salvage, when not nil, is what could still be read: at least the
+	// Ticket and UploadID, so the old multipart upload can be aborted
+	// rather than left to the janitor. Its other fields may be empty or,
+	// unverified by any checksum, wrong: use it only to abort.
+	Salvage *Record
+}
+
+func (e *DamagedError) Error() string {
+	s := "checkpoint: damaged record " + e.ID + ": " + e.Reason
+	if e.Newer {
+		s = "checkpoint: record " + e.ID + " is of a newer format: " + e.Reason
+	}
+	if e.Salvage != nil {
+		s += " (upload id salvaged)"
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrDamaged) hold.
+func (e *DamagedError) Is(target error) bool { return target == ErrDamaged }
+
+// AsDamaged returns the *DamagedError in err's chain, or nil.
+func AsDamaged(err error) *DamagedError {
+	var de *DamagedError
+	if errors.As(err, &de) {
+		return de
+	}
+	return nil
+}
+
+// Phase is how far an upload got.
+type Phase string
+
+const (
+	// PhaseSending: data is still being sent (parts, or the single PUT).
+	PhaseSending Phase = "sending"
+	// PhaseStored: the object is complete on OSS but the backend has not
+	// verified it yet. Such a "verify-only" record must survive outages,
+	// reloads and restarts: resuming it sends no data, only the
+	// backend's complete.
+	PhaseStored Phase = "stored"
 )
 
 // Part is one completed part, as OSS acknowledged it.
@@ -50,65 +101,56 @@ type FileIdentity struct {
 	Fingerprint uint64 `json:"fingerprint"`
 }
 
-// Record is the resumable state of one multipart upload.
+// Record is the resumable state of one upload. It is small and does not
+// grow with the upload: the completed parts are stored as separate entries
+// (Store.SavePart), one small write per part; Load gathers them into Parts.
 type Record struct {
-	Version   int          `json:"version"`
-	File      FileIdentity `json:"file"`
-	Bucket    string       `json:"bucket"`
-	Key       string       `json:"key"`
-	Ticket    string       `json:"ticket"`
-	UploadID  string       `json:"uploadId"`
-	Endpoint  string       `json:"endpoint"`
-	Region    string       `json:"region"`
-	PathStyle bool         `json:"pathStyle"`
-	PartSize  int64        `json:"partSize"`
-	// Parts are the completed parts, sorted by Number, numbers unique.
-	Parts   []Part    `json:"parts,omitempty"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
-	// Checksum is the hex SHA-256 of the record's canonical JSON without
-	// this field; Seal sets it.
-	Checksum string `json:"checksum,omitempty"`
+	File   FileIdentity `json:"file"`
+	Bucket string       `json:"bucket"`
+	Key    string       `json:"key"`
+	Ticket string       `json:"ticket"`
+	// TicketExpires is when the backend stops accepting Ticket; zero if
+	// unknown (records migrated from the first format).
+	TicketExpires time.Time `json:"ticketExpires,omitzero"`
+	// UploadID is the multipart upload's id; empty for a single PUT.
+	UploadID  string `json:"uploadId,omitempty"`
+	Endpoint  string `json:"endpoint"`
+	Region    string `json:"region"`
+	PathStyle bool   `json:"pathStyle,omitempty"`
+	// PartSize is the multipart plan's part size; 0 means a single PUT.
+	PartSize int64 `json:"partSize"`
+	// Concurrency is the number of parts sent at once (0: the engine's
+	// default).
+	Concurrency int `json:"concurrency,omitempty"`
+	// CRC64 is the object's CRC-64/ECMA when CRCKnown: the whole file's
+	// for a stored single PUT, the combined parts' for a stored multipart
+	// upload. A verify-only record needs it without its parts.
+	CRC64    uint64    `json:"-"`
+	CRCKnown bool      `json:"-"`
+	Phase    Phase     `json:"phase"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+
+	// Parts are the completed parts, sorted by Number, numbers unique. They
+	// are not part of the record's encoding: Load fills them from the part
+	// entries, and Save writes them only when migrating a Legacy record.
+	Parts []Part `json:"-"`
+	// Legacy marks a record read from the first checkpoint format. Saving
+	// it migrates it: Save then writes its Parts as part entries and the
+	// record in the current format, and deletes the old record and its
+	// anchor copy.
+	Legacy bool `json:"-"`
 }
 
-// Seal normalises r and sets its Checksum: a zero Version becomes Version,
-// Parts are sorted by number with duplicates reduced to the last one in
-// slice order (a later acknowledgement of a re-sent part supersedes the
-// earlier one), an empty Parts becomes nil, and the times lose their
-// location and monotonic reading (UTC) so they encode the same way after a
-// round trip. Seal does not touch the times otherwise: the caller owns them.
-// A record that cannot be encoded (a time outside years 0..9999) gets an
-// empty Checksum, which Validate reports.
-func (r *Record) Seal() {
-	if r.Version == 0 {
-		r.Version = Version
-	}
-	slices.SortStableFunc(r.Parts, func(a, b Part) int { return cmp.Compare(a.Number, b.Number) })
-	parts := r.Parts[:0]
-	for i, p := range r.Parts {
-		if i+1 < len(r.Parts) && r.Parts[i+1].Number == p.Number {
-			continue
-		}
-		parts = append(parts, p)
-	}
-	r.Parts = parts
-	if len(r.Parts) == 0 {
-		r.Parts = nil
-	}
-	r.Created = r.Created.UTC()
-	r.Updated = r.Updated.UTC()
-	sum, err := r.checksum()
-	if err != nil {
-		sum = ""
-	}
-	r.Checksum = sum
-}
+// Single reports whether r is for a single PUT (no multipart upload).
+func (r *Record) Single() bool { return r.PartSize == 0 }
 
-// Validate reports, wrapped in ErrDamaged, the first rule r breaks: an
-// unsupported version, a missing or wrong checksum, an empty Bucket, Key,
-// Ticket or UploadID, a string that is not UTF-8, a file size outside
-// 0..partplan.MaxObjectSize, a PartSize outside partplan's limits or needing
-// more than MaxParts parts for the file, or a part that is out of order,
+// Validate reports, wrapped in ErrDamaged, the first rule r breaks: an empty
+// Bucket, Key or Ticket, an empty UploadID for a multipart upload (or one
+// for a single PUT), an unknown Phase, a string that is not UTF-8, a file
+// size outside 0..partplan.MaxObjectSize, a PartSize other than 0 outside
+// partplan's limits or needing more than MaxParts parts for the file, a
+// stored record without its CRC-64, or a part that is out of order,
 // duplicated, numbered outside 1..MaxParts or beyond the file's last part,
 // has no ETag, or whose size differs from its range in the part plan.
 // Endpoint and Region may be empty: the engine can ask the backend again.
@@ -123,25 +165,32 @@ func (r *Record) validate() error {
 	if r == nil {
 		return errors.New("nil record")
 	}
-	if r.Version != Version {
-		return fmt.Errorf("unsupported version %d (this build reads %d)", r.Version, Version)
-	}
-	if r.Checksum == "" {
-		return errors.New("no checksum (not sealed)")
-	}
-	sum, err := r.checksum()
-	if err != nil {
-		return fmt.Errorf("cannot encode: %v", err)
-	}
-	if sum != r.Checksum {
-		return errors.New("checksum mismatch")
-	}
 	for _, f := range []struct{ name, v string }{
-		{"bucket", r.Bucket}, {"key", r.Key}, {"ticket", r.Ticket}, {"uploadId", r.UploadID},
+		{"bucket", r.Bucket}, {"key", r.Key}, {"ticket", r.Ticket},
 	} {
 		if f.v == "" {
 			return fmt.Errorf("empty %s", f.name)
 		}
+	}
+	switch {
+	case r.PartSize != 0 && r.UploadID == "":
+		return errors.New("empty uploadId")
+	case r.PartSize == 0 && r.UploadID != "":
+		return errors.New("an uploadId with no part size")
+	case r.PartSize == 0 && len(r.Parts) > 0:
+		return errors.New("parts with no part size")
+	}
+	switch r.Phase {
+	case PhaseSending:
+	case PhaseStored:
+		if !r.CRCKnown {
+			return errors.New("stored without its CRC-64")
+		}
+	default:
+		return fmt.Errorf("unknown phase %q", r.Phase)
+	}
+	if r.Concurrency < 0 {
+		return fmt.Errorf("concurrency %d", r.Concurrency)
 	}
 	for _, f := range []struct{ name, v string }{
 		{"file name", r.File.Name}, {"file type", r.File.Type}, {"bucket", r.Bucket}, {"key", r.Key},
@@ -155,34 +204,56 @@ func (r *Record) validate() error {
 	if size < 0 || size > partplan.MaxObjectSize {
 		return fmt.Errorf("file size %d outside 0..%d", size, int64(partplan.MaxObjectSize))
 	}
+	if r.PartSize == 0 {
+		return nil
+	}
 	if r.PartSize < partplan.MinPartSize || r.PartSize > partplan.MaxPartSize {
 		return fmt.Errorf("part size %d outside %d..%d", r.PartSize, partplan.MinPartSize, int64(partplan.MaxPartSize))
 	}
-	count := (size + r.PartSize - 1) / r.PartSize
-	if count > partplan.MaxParts {
-		return fmt.Errorf("part size %d needs %d parts for %d bytes (max %d)", r.PartSize, count, size, partplan.MaxParts)
+	plan, err := r.plan()
+	if err != nil {
+		return err
 	}
-	plan := partplan.Plan{Size: size, PartSize: r.PartSize, Parts: int(count)}
 	prev := 0
 	for _, p := range r.Parts {
+		if err := checkPart(plan, p); err != nil {
+			return err
+		}
 		switch {
-		case p.Number < 1 || p.Number > partplan.MaxParts:
-			return fmt.Errorf("part number %d outside 1..%d", p.Number, partplan.MaxParts)
 		case p.Number == prev:
 			return fmt.Errorf("duplicate part %d", p.Number)
 		case p.Number < prev:
 			return fmt.Errorf("part %d after part %d", p.Number, prev)
-		case p.Number > plan.Parts:
-			return fmt.Errorf("part %d beyond the last part %d of the plan", p.Number, plan.Parts)
-		case p.ETag == "":
-			return fmt.Errorf("part %d has no ETag", p.Number)
-		case !utf8.ValidString(p.ETag):
-			return fmt.Errorf("part %d ETag is not UTF-8", p.Number)
-		}
-		if _, want := plan.Part(p.Number); p.Size != want {
-			return fmt.Errorf("part %d size %d, plan says %d", p.Number, p.Size, want)
 		}
 		prev = p.Number
+	}
+	return nil
+}
+
+// plan is r's multipart plan; r.PartSize must be in partplan's limits.
+func (r *Record) plan() (partplan.Plan, error) {
+	size := r.File.Size
+	count := (size + r.PartSize - 1) / r.PartSize
+	if count > partplan.MaxParts {
+		return partplan.Plan{}, fmt.Errorf("part size %d needs %d parts for %d bytes (max %d)", r.PartSize, count, size, partplan.MaxParts)
+	}
+	return partplan.Plan{Size: size, PartSize: r.PartSize, Parts: int(count)}, nil
+}
+
+// checkPart checks one part against the plan.
+func checkPart(plan partplan.Plan, p Part) error {
+	switch {
+	case p.Number < 1 || p.Number > partplan.MaxParts:
+		return fmt.Errorf("part number %d outside 1..%d", p.Number, partplan.MaxParts)
+	case p.Number > plan.Parts:
+		return fmt.Errorf("part %d beyond the last part %d of the plan", p.Number, plan.Parts)
+	case p.ETag == "":
+		return fmt.Errorf("part %d has no ETag", p.Number)
+	case !utf8.ValidString(p.ETag):
+		return fmt.Errorf("part %d ETag is not UTF-8", p.Number)
+	}
+	if _, want := plan.Part(p.Number); p.Size != want {
+		return fmt.Errorf("part %d size %d, plan says %d", p.Number, p.Size, want)
 	}
 	return nil
 }
@@ -215,8 +286,8 @@ func (r *Record) Matches(id FileIdentity) error {
 }
 
 // AddPart records p, replacing a part with the same number, keeping Parts
-// sorted. It expects Parts sorted, as Seal and Unmarshal leave them. It does
-// not reseal: call Seal (or Store.Save, which seals a copy) afterwards.
+// sorted. It expects Parts sorted, as Load leaves them. It only changes r in
+// memory: Store.SavePart stores a part.
 func (r *Record) AddPart(p Part) {
 	i, found := slices.BinarySearchFunc(r.Parts, p.Number, func(q Part, n int) int { return cmp.Compare(q.Number, n) })
 	if found {
@@ -226,8 +297,12 @@ func (r *Record) AddPart(p Part) {
 	r.Parts = slices.Insert(r.Parts, i, p)
 }
 
-// Done is the number of bytes in completed parts.
+// Done is the number of bytes in completed parts; for a stored record, the
+// file's size.
 func (r *Record) Done() int64 {
+	if r.Phase == PhaseStored {
+		return r.File.Size
+	}
 	var n int64
 	for _, p := range r.Parts {
 		n += p.Size
@@ -240,4 +315,27 @@ func (r *Record) clone() *Record {
 	c := *r
 	c.Parts = slices.Clone(r.Parts)
 	return &c
+}
+
+// normalise sorts Parts by number, a later duplicate in slice order
+// replacing an earlier one, and makes the times UTC without a monotonic
+// reading, so they encode the same way after a round trip.
+func (r *Record) normalise() {
+	slices.SortStableFunc(r.Parts, func(a, b Part) int { return cmp.Compare(a.Number, b.Number) })
+	parts := r.Parts[:0]
+	for i, p := range r.Parts {
+		if i+1 < len(r.Parts) && r.Parts[i+1].Number == p.Number {
+			continue
+		}
+		parts = append(parts, p)
+	}
+	r.Parts = parts
+	if len(r.Parts) == 0 {
+		r.Parts = nil
+	}
+	r.Created = r.Created.UTC().Round(0)
+	r.Updated = r.Updated.UTC().Round(0)
+	if !r.TicketExpires.IsZero() {
+		r.TicketExpires = r.TicketExpires.UTC().Round(0)
+	}
 }

@@ -218,35 +218,26 @@ func (e *Engine) forget(u *Upload) {
 	e.mu.Unlock()
 }
 
-// anchorSuffix marks the engine's second copy of a record, written once when
-// the multipart upload is initiated: if the main record is damaged, the
-// anchor still names the ticket and upload id, so the orphaned upload can be
-// aborted.
-const anchorSuffix = ":anchor"
-
-func anchorID(id string) string { return id + anchorSuffix }
-
 // Pending lists the resumable uploads in store, most recently updated
 // first, for a "resumable uploads" list: picking the same file again resumes
-// it. An upload whose record is damaged appears through its anchor copy.
+// it. An upload whose record is damaged appears through what could be
+// salvaged of it, when that names the file; picking the file again then
+// aborts the old upload and starts afresh. Records of a newer format are
+// left out: this build can neither resume nor discard them.
 func Pending(ctx context.Context, store checkpoint.Store) ([]*checkpoint.Record, error) {
-	recs, err := store.List(ctx)
+	entries, err := store.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: pending uploads: %w", err)
 	}
-	// A main record and its anchor share the upload id; keep the one with
-	// the most parts (List gives the most recently updated first).
-	seen := map[string]int{}
 	var out []*checkpoint.Record
-	for _, r := range recs {
-		if i, ok := seen[r.UploadID]; ok {
-			if len(r.Parts) > len(out[i].Parts) {
-				out[i] = r
-			}
-			continue
+	for _, e := range entries {
+		switch {
+		case e.Record != nil:
+			out = append(out, e.Record)
+		case !e.Damaged.Newer && e.Damaged.Salvage != nil && e.Damaged.Salvage.File.Name != "" &&
+			checkpoint.ID(e.Damaged.Salvage.File) == e.ID:
+			out = append(out, e.Damaged.Salvage)
 		}
-		seen[r.UploadID] = len(out)
-		out = append(out, r)
 	}
 	return out, nil
 }
@@ -265,7 +256,7 @@ func (e *Engine) discard(ctx context.Context, id string, rec *checkpoint.Record)
 		errs = append(errs, e.abort(ctx, rec.Ticket, rec.UploadID))
 	}
 	if e.o.Store != nil {
-		errs = append(errs, e.o.Store.Delete(ctx, id), e.o.Store.Delete(ctx, anchorID(id)))
+		errs = append(errs, e.o.Store.Delete(ctx, id))
 	}
 	return errors.Join(errs...)
 }

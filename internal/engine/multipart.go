@@ -18,24 +18,32 @@ func (u *Upload) resume(ctx context.Context) (ok bool, err error) {
 	store := u.e.o.Store
 	rec, err := store.Load(ctx, u.id)
 	if errors.Is(err, checkpoint.ErrNotFound) {
-		// A crash between saving the anchor and the record leaves only
-		// the anchor: a record with no parts, which ListParts completes.
-		if rec = u.anchor(ctx); rec == nil {
+		return false, nil
+	}
+	if de := checkpoint.AsDamaged(err); de != nil {
+		if de.Newer {
+			// A newer build's record: neither resumed nor touched (a
+			// rollback must not destroy it); this upload goes on without
+			// a checkpoint.
+			u.log.Warn("checkpoint of a newer format; uploading without resuming", "err", err)
+			u.noCheckpoint = true
 			return false, nil
 		}
-		err = nil
-	}
-	switch {
-	case errors.Is(err, checkpoint.ErrDamaged):
 		u.log.Warn("checkpoint damaged; starting over", "err", err)
-		return false, u.abandon(ctx, u.anchor(ctx))
-	case err != nil:
+		return false, u.abandon(ctx, de.Salvage)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
 		// Storage failing (quota, private mode) must not stop the upload.
 		u.log.Warn("could not read the checkpoint; uploading without resuming", "err", err)
 		return false, nil
+	}
+	if rec.Single() {
+		// Only multipart uploads are resumed for now.
+		u.log.Info("single-PUT checkpoint; starting over")
+		return false, u.forget(ctx)
 	}
 	if err := rec.Validate(); err != nil {
 		u.log.Warn("checkpoint invalid; starting over", "err", err)
@@ -100,15 +108,6 @@ func (u *Upload) resume(ctx context.Context) (ok bool, err error) {
 	return true, nil
 }
 
-// anchor loads the anchor copy of a damaged record, if it is intact.
-func (u *Upload) anchor(ctx context.Context) *checkpoint.Record {
-	a, err := u.e.o.Store.Load(ctx, anchorID(u.id))
-	if err != nil || a.Validate() != nil {
-		return nil
-	}
-	return a
-}
-
 // abandon aborts rec's upload (best effort) and deletes the checkpoint.
 func (u *Upload) abandon(ctx context.Context, rec *checkpoint.Record) error {
 	if err := u.e.discard(ctx, u.id, rec); err != nil {
@@ -164,7 +163,9 @@ func (u *Upload) reconcile(ctx context.Context, server map[int]serverPart) error
 			return ctxOr(ctx, uploadError("read", err, 1))
 		}
 		if crc == sp.CRC {
-			parts = append(parts, checkpoint.Part{Number: n, ETag: sp.ETag, CRC64: sp.CRC, Size: length})
+			p := checkpoint.Part{Number: n, ETag: sp.ETag, CRC64: sp.CRC, Size: length}
+			parts = append(parts, p)
+			u.savePart(ctx, p)
 		}
 	}
 	u.recMu.Lock()
@@ -250,9 +251,10 @@ func (u *Upload) sendPart(ctx context.Context, n int, buf []byte) error {
 		return err
 	}
 	u.recMu.Lock()
-	u.rec.AddPart(checkpoint.Part{Number: n, ETag: etag, CRC64: crc, Size: length})
+	p := checkpoint.Part{Number: n, ETag: etag, CRC64: crc, Size: length}
+	u.rec.AddPart(p)
 	u.recMu.Unlock()
 	u.confirmed.Add(length)
-	u.save(ctx)
+	u.savePart(ctx, p)
 	return nil
 }

@@ -128,7 +128,7 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 
 	id := checkpoint.ID(old.File)
 	store.(*checkpoint.MemoryStore).Corrupt(id, func(b []byte) []byte {
-		return []byte(strings.Replace(string(b), `"checksum":"`, `"checksum":"0`, 1))
+		return []byte(strings.Replace(string(b), `"sum":"`, `"sum":"0`, 1))
 	})
 	if _, err := store.Load(context.Background(), id); !errors.Is(err, checkpoint.ErrDamaged) {
 		t.Fatalf("corruption not detected: %v", err)
@@ -203,5 +203,125 @@ func TestPendingAndDiscard(t *testing.T) {
 	}
 	if pending, _ := Pending(ctx, store); len(pending) != 0 {
 		t.Fatalf("pending after Discard: %+v", pending)
+	}
+}
+
+// toLegacy rewrites the checkpoint under id in the first format, record
+// and anchor, as a build before the envelope left it, and removes the
+// current format's keys.
+func toLegacy(t *testing.T, store checkpoint.Store, id string, rec *checkpoint.Record) {
+	t.Helper()
+	ctx := context.Background()
+	ms := store.(*checkpoint.MemoryStore)
+	b, err := checkpoint.EncodeLegacy(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := *rec
+	anchor.Parts = nil
+	ab, err := checkpoint.EncodeLegacy(&anchor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	ms.KV().DeletePrefix(ctx, "name/")
+	ms.KV().Put(ctx, checkpoint.LegacyKey(id), b)
+	ms.KV().Put(ctx, checkpoint.LegacyAnchorKey(id), ab)
+	if got, err := store.Load(ctx, id); err != nil || !got.Legacy || len(got.Parts) != len(rec.Parts) {
+		t.Fatalf("first-format record does not load: %+v %v", got, err)
+	}
+}
+
+// TestResumeLegacyCheckpoint: an upload interrupted under the first
+// checkpoint format resumes (migrated), sending only what the record
+// lacks, and leaves no key behind.
+func TestResumeLegacyCheckpoint(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	store := checkpoint.NewMemoryStore()
+	const size, partSize, conc = 12 << 20, 1 << 20, 4
+	path, data := writeFile(t, "legacy.bin", size, 11)
+	rec := crashMidway(t, env, store, path, 4<<20)
+	id := checkpoint.ID(rec.File)
+	toLegacy(t, store, id, rec)
+
+	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	if n := env.opRequests("InitiateMultipartUpload"); n != 1 {
+		t.Fatalf("%d uploads initiated, want 1 (resumed)", n)
+	}
+	if resent := env.uploadPartBytes() - size; resent < 0 || resent > conc*partSize {
+		t.Fatalf("%d bytes sent again, want at most %d", resent, conc*partSize)
+	}
+	if ids := env.multipartUploads(); len(ids) != 0 {
+		t.Fatalf("multipart uploads left: %v", ids)
+	}
+	if st := store.(*checkpoint.MemoryStore).Stats(); st.Keys != 0 {
+		t.Fatalf("%d keys left", st.Keys)
+	}
+}
+
+// TestResumeDamagedLegacyCheckpoint: a damaged first-format record whose
+// anchor is intact: the old upload is aborted through the anchor.
+func TestResumeDamagedLegacyCheckpoint(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	store := checkpoint.NewMemoryStore()
+	path, data := writeFile(t, "legacy-damaged.bin", 8<<20, 12)
+	rec := crashMidway(t, env, store, path, 2<<20)
+	id := checkpoint.ID(rec.File)
+	toLegacy(t, store, id, rec)
+	// Garbage beyond any salvage: only the anchor names the upload.
+	store.(*checkpoint.MemoryStore).Corrupt(id, func([]byte) []byte { return []byte("\x00garbage") })
+
+	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	if ids := env.multipartUploads(); len(ids) != 0 {
+		t.Fatalf("old upload %s not aborted: %v", rec.UploadID, ids)
+	}
+	if n := env.opRequests("InitiateMultipartUpload"); n != 2 {
+		t.Fatalf("%d uploads initiated, want 2 (a fresh start)", n)
+	}
+	if st := store.(*checkpoint.MemoryStore).Stats(); st.Keys != 0 {
+		t.Fatalf("%d keys left", st.Keys)
+	}
+}
+
+// TestNewerCheckpointLeftAlone: the record under the file's id is of a
+// newer format (a rollback): the upload goes on without resuming, and
+// the newer record is neither overwritten nor deleted, its upload not
+// aborted.
+func TestNewerCheckpointLeftAlone(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	store := checkpoint.NewMemoryStore()
+	path, data := writeFile(t, "newer.bin", 8<<20, 13)
+	rec := crashMidway(t, env, store, path, 2<<20)
+	id := checkpoint.ID(rec.File)
+	newer := []byte(`{"format":"ossup-checkpoint","v":2,"sealed":"ed25519:..."}`)
+	store.(*checkpoint.MemoryStore).Corrupt(id, func([]byte) []byte { return newer })
+
+	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	res, err := wait(t, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	b, ok, _ := store.(*checkpoint.MemoryStore).KV().Get(context.Background(), checkpoint.RecordKey(id))
+	if !ok || string(b) != string(newer) {
+		t.Fatalf("newer record replaced: %q", b)
+	}
+	if ids := env.multipartUploads(); !slices.Equal(ids, []string{rec.UploadID}) {
+		t.Fatalf("open uploads %v, want the newer build's %s untouched", ids, rec.UploadID)
 	}
 }

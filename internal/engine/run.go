@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
@@ -59,6 +58,7 @@ func ctxOr(ctx context.Context, err error) error {
 // prepare resumes from a checkpoint or creates a backend session.
 func (u *Upload) prepare(ctx context.Context) error {
 	if u.e.o.Store != nil {
+		u.noCheckpoint = false
 		u.setState(StateChecking)
 		ok, err := u.resume(ctx)
 		if err != nil || ok {
@@ -94,9 +94,10 @@ func (u *Upload) prepare(ctx context.Context) error {
 	if !plan.Single {
 		now := u.e.o.Clock.Now()
 		u.rec = &checkpoint.Record{
-			File: u.ident, Bucket: sess.Bucket, Key: sess.Key, Ticket: sess.Ticket,
+			File: u.ident, Bucket: sess.Bucket, Key: sess.Key, Ticket: sess.Ticket, TicketExpires: sess.TicketExpiration,
 			Endpoint: sess.Endpoint, Region: sess.Region, PathStyle: sess.PathStyle,
-			PartSize: plan.PartSize, Created: now, Updated: now,
+			PartSize: plan.PartSize, Concurrency: sess.Concurrency, Phase: checkpoint.PhaseSending,
+			Created: now, Updated: now,
 		}
 	}
 	u.log.Info("upload session created", "key", sess.Key, "parts", plan.Parts, "partSize", plan.PartSize, "single", plan.Single)
@@ -154,7 +155,6 @@ func (u *Upload) transfer(ctx context.Context) error {
 		u.recMu.Lock()
 		u.rec.UploadID = id
 		u.recMu.Unlock()
-		u.saveAnchor(ctx)
 		u.save(ctx)
 	}
 	if err := u.sendParts(ctx); err != nil {
@@ -198,10 +198,10 @@ func (u *Upload) verify(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u.rec != nil && u.e.o.Store != nil {
+	if u.rec != nil && u.e.o.Store != nil && !u.noCheckpoint {
 		// The object is verified; a leftover checkpoint would only offer a
 		// resume that cannot work.
-		if err := errors.Join(u.e.o.Store.Delete(ctx, u.id), u.e.o.Store.Delete(ctx, anchorID(u.id))); err != nil {
+		if err := u.e.o.Store.Delete(ctx, u.id); err != nil {
 			u.log.Warn("could not delete the checkpoint", "err", err)
 		}
 	}
@@ -220,11 +220,12 @@ func (u *Upload) combinedCRC() uint64 {
 	return crc
 }
 
-// save writes the checkpoint; a failure only costs resumability, so it is
-// logged, not fatal. A pause does not interrupt it: the part it records is
-// acknowledged already.
+// save writes the checkpoint record; a failure only costs resumability,
+// so it is logged, not fatal. A pause does not interrupt it: what it
+// records happened already. Saving a record of the first format migrates
+// it (its parts become part entries).
 func (u *Upload) save(ctx context.Context) {
-	if u.e.o.Store == nil {
+	if u.e.o.Store == nil || u.noCheckpoint {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -233,22 +234,19 @@ func (u *Upload) save(ctx context.Context) {
 	u.rec.Updated = u.e.o.Clock.Now()
 	if err := u.e.o.Store.Save(ctx, u.id, u.rec); err != nil {
 		u.log.Warn("could not save the checkpoint", "err", err)
-	}
-}
-
-// saveAnchor writes the parts-less copy of the record that survives damage
-// to the main one (see anchorSuffix).
-func (u *Upload) saveAnchor(ctx context.Context) {
-	if u.e.o.Store == nil {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
-	u.recMu.Lock()
-	a := *u.rec
-	a.Parts = nil
-	u.recMu.Unlock()
-	if err := u.e.o.Store.Save(ctx, anchorID(u.id), &a); err != nil {
-		u.log.Warn("could not save the checkpoint anchor", "err", err)
+	u.rec.Legacy = false
+}
+
+// savePart writes one confirmed part's entry: one small write, without
+// rewriting the record, so its cost does not grow with the part count.
+func (u *Upload) savePart(ctx context.Context, p checkpoint.Part) {
+	if u.e.o.Store == nil || u.noCheckpoint {
+		return
+	}
+	if err := u.e.o.Store.SavePart(context.WithoutCancel(ctx), u.id, u.rec.UploadID, p); err != nil {
+		u.log.Warn("could not save the checkpoint part", "part", p.Number, "err", err)
 	}
 }
 

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"context"
-
-	"github.com/ossup/ossup/internal/checkpoint"
 )
 
 // supersede abandons the interrupted uploads of earlier versions of the
@@ -24,13 +22,21 @@ import (
 // It is best effort: a failure is logged and the new upload goes on; only
 // the context ending is returned.
 func (u *Upload) supersede(ctx context.Context) error {
-	recs, err := Pending(ctx, u.e.o.Store)
+	// Through the store's name index: only this name's records are read.
+	entries, err := u.e.o.Store.ByName(ctx, u.ident.Name, u.ident.Type)
 	if err != nil {
 		u.log.Warn("could not look for earlier versions of the file", "err", err)
 		return ctx.Err()
 	}
-	for _, rec := range recs {
-		id := checkpoint.ID(rec.File)
+	for _, e := range entries {
+		rec := e.Record
+		if rec == nil {
+			if e.Damaged.Newer || e.Damaged.Salvage == nil {
+				continue
+			}
+			rec = e.Damaged.Salvage
+		}
+		id := e.ID
 		if id == u.id || rec.File.Name != u.ident.Name || rec.File.Type != u.ident.Type ||
 			rec.File.LastModified >= u.ident.LastModified || u.e.running(id) {
 			continue

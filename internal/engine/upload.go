@@ -53,6 +53,7 @@ type Upload struct {
 	conc         int
 	rec          *checkpoint.Record // multipart only; parts under recMu
 	recMu        sync.Mutex
+	noCheckpoint bool   // a newer build's record is under id: leave it alone
 	wholeCRC     uint64 // single put: CRC of the file, once crcKnown
 	crcKnown     bool
 	stored       bool // the object is complete in OSS
@@ -160,17 +161,21 @@ func (u *Upload) Cancel(ctx context.Context) error {
 	if rec == nil && u.e.o.Store != nil {
 		// Canceled before the checkpoint was looked up: discard the one
 		// this file may have.
-		if r, err := u.e.o.Store.Load(ctx, u.id); err == nil {
+		r, err := u.e.o.Store.Load(ctx, u.id)
+		switch de := checkpoint.AsDamaged(err); {
+		case err == nil:
 			rec = r
-		} else {
-			rec = u.anchor(ctx)
+		case de != nil && de.Newer:
+			return nil // a newer build's upload: not this one's to discard
+		case de != nil:
+			rec = de.Salvage
 		}
 	}
 	if rec == nil || rec.UploadID == "" {
 		if u.e.o.Store == nil {
 			return nil
 		}
-		return errors.Join(u.e.o.Store.Delete(ctx, u.id), u.e.o.Store.Delete(ctx, anchorID(u.id)))
+		return u.e.o.Store.Delete(ctx, u.id)
 	}
 	u.recMu.Lock()
 	snapshot := *rec
@@ -350,10 +355,9 @@ func (u *Upload) main() {
 func (u *Upload) fail(err error) {
 	var oe *OSSError
 	gone := u.stored || (errors.As(err, &oe) && oe.Code == "NoSuchUpload")
-	if gone && u.e.o.Store != nil {
+	if gone && u.e.o.Store != nil && !u.noCheckpoint {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = u.e.o.Store.Delete(ctx, u.id)
-		_ = u.e.o.Store.Delete(ctx, anchorID(u.id))
 		cancel()
 	}
 	u.end(StateFailed, nil, err)
