@@ -1,18 +1,26 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/internal/localcloud/faults"
+	"github.com/ossup/ossup/internal/workertest"
 	"github.com/ossup/ossup/server"
 )
 
@@ -193,4 +201,100 @@ func setBandwidth(t testing.TB, srv *server.Server, bps int64) {
 	if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: bps}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cloudClient is an OSS client with the local cloud's root keys.
+func cloudClient(cl *localcloud.Cloud) *oss.Client {
+	return oss.NewClient(oss.LoadDefaultConfig().WithEndpoint(cl.OSSEndpoint).WithRegion(cl.Config.Region).WithUsePathStyle(true).
+		WithCredentialsProvider(credentials.NewStaticCredentialsProvider(cl.Config.AccessKeyID, cl.Config.AccessKeySecret)))
+}
+
+// setCloudCORS sets the bucket's one CORS rule, allowing origin.
+func setCloudCORS(t testing.TB, cl *localcloud.Cloud, origin string, expose ...string) {
+	t.Helper()
+	rule := &oss.CORSConfiguration{CORSRules: []oss.CORSRule{{
+		AllowedOrigins: []string{origin}, AllowedMethods: []string{"GET", "PUT", "POST", "DELETE", "HEAD"},
+		AllowedHeaders: []string{"*"}, ExposeHeaders: expose, MaxAgeSeconds: oss.Ptr(int64(600)),
+	}}}
+	if _, err := cloudClient(cl).PutBucketCors(context.Background(), &oss.PutBucketCorsRequest{Bucket: oss.Ptr(cl.Config.Bucket), CORSConfiguration: rule}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setCloudBandwidth(t testing.TB, cl *localcloud.Cloud, bps int64) {
+	t.Helper()
+	if err := cl.Faults.Set(faults.Config{BandwidthBytesPerSec: bps}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkCloudObject reads r's object back and compares it with data.
+func checkCloudObject(t testing.TB, cl *localcloud.Cloud, r pageResult, data []byte) {
+	t.Helper()
+	res, err := cloudClient(cl).GetObject(context.Background(), &oss.GetObjectRequest{Bucket: oss.Ptr(cl.Config.Bucket), Key: oss.Ptr(r.Key)})
+	if err != nil {
+		t.Fatalf("read back %s: %v", r.Key, err)
+	}
+	defer res.Body.Close()
+	got, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("%s: object differs: %d bytes stored, %d sent", r.Name, len(got), len(data))
+	}
+}
+
+// workerBackend runs the Workers build of the backend in workerd with the
+// backend settings of env (OSSUP_*), against a local cloud of its own with
+// the write-once rule an operator sets up once, and returns the cloud and
+// the Worker's URL.
+func workerBackend(t testing.TB, env map[string]string) (*localcloud.Cloud, string) {
+	t.Helper()
+	cl, err := localcloud.Start(localcloud.Config{DataDir: t.TempDir(), OSSAddr: "127.0.0.1:0", STSAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	if _, err := cloudClient(cl).InvokeOperation(context.Background(), &oss.OperationInput{
+		OpName: "PutBucketOverwriteConfig", Method: http.MethodPut, Bucket: oss.Ptr(cl.Config.Bucket),
+		Parameters: map[string]string{"overwriteConfig": ""}, Headers: map[string]string{"Content-Type": "application/xml"},
+		Body: bytes.NewReader(server.WriteOnceConfigXML("uploads/", cl.Config.RoleARN)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	root, dir := builtWorker(t)
+	bin, err := workertest.Workerd(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wenv := map[string]string{
+		"OSS_ACCESS_KEY_ID": cl.Config.AccessKeyID, "OSS_ACCESS_KEY_SECRET": cl.Config.AccessKeySecret,
+		"OSSUP_ROLE_ARN": cl.Config.RoleARN, "OSSUP_SECRET": strings.Repeat("w", 40),
+		"OSSUP_OSS_ENDPOINT": cl.OSSEndpoint, "OSSUP_STS_ENDPOINT": cl.STSEndpoint,
+	}
+	for k, v := range env {
+		switch k {
+		case "OSSUP_DATA_DIR", "OSSUP_WEB_DIR", "OSSUP_API_ONLY":
+			// native-only settings
+		default:
+			wenv[k] = v
+		}
+	}
+	w, err := workertest.Start(bin, dir, wenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.Close()
+		if t.Failed() {
+			t.Logf("workerd output:\n%s", w.Output())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := w.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return cl, w.URL
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/internal/browser"
+	"github.com/ossup/ossup/internal/localcloud"
 	"github.com/ossup/ossup/server/loopback"
 )
 
@@ -22,6 +23,9 @@ type originsRow struct {
 	// moduleFromBackend: the page loads ossup.js (and so its worker and
 	// engine) from the backend's origin, not its own.
 	moduleFromBackend bool
+	// worker: the backend is the Workers build in workerd, pointed at a
+	// local cloud of its own (token rows only: dev mode is native-only).
+	worker bool
 }
 
 var originsRows = []originsRow{
@@ -29,6 +33,7 @@ var originsRows = []originsRow{
 	{name: "bucketOrigin_api*_jwt_moduleFromBackend", jwt: true, moduleFromBackend: true},
 	{name: "bucket*_apiOrigin_dev", bucketAny: true},
 	{name: "bucketOrigin_apiOrigin_dev_moduleFromBackend", moduleFromBackend: true},
+	{name: "bucket*_api*_jwt_workerd", bucketAny: true, jwt: true, worker: true},
 }
 
 // TestThreeOrigins: in each deployment of the matrix, a multipart file and
@@ -61,25 +66,31 @@ func testThreeOrigins(t *testing.T, e browser.Engine, row originsRow) {
 			env[k] = v
 		}
 	}
-	lb, err := loopback.Start(env)
-	if err != nil {
-		t.Fatal(err)
+	var cl *localcloud.Cloud
+	var base string
+	if row.worker {
+		cl, base = workerBackend(t, env)
+	} else {
+		lb, err := loopback.Start(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lb.Close() })
+		cl, base = lb.Server.Cloud(), lb.Base
 	}
-	t.Cleanup(func() { lb.Close() })
-	srv := lb.Server
 	bucketOrigin := page.Origin
 	if row.bucketAny {
 		bucketOrigin = "*"
 	}
-	setBucketCORS(t, srv, bucketOrigin, "ETag", "x-oss-hash-crc64ecma", "x-oss-request-id")
+	setCloudCORS(t, cl, bucketOrigin, "ETag", "x-oss-hash-crc64ecma", "x-oss-request-id")
 	module := page.Origin + "/web/ossup.js"
 	if row.moduleFromBackend {
-		module = lb.Base + "/ossup.js"
+		module = base + "/ossup.js"
 	}
-	t.Logf("page %s, backend %s, OSS %s, bucket rule %s, ossup.js from %s", page.Origin, lb.Base, srv.Cloud().OSSEndpoint, bucketOrigin, module)
+	t.Logf("page %s, backend %s, OSS %s, bucket rule %s, ossup.js from %s", page.Origin, base, cl.OSSEndpoint, bucketOrigin, module)
 
 	pg := launch(t, e, browser.Options{}, 5*time.Minute)
-	if err := pg.navigate(page.url(module, lb.Base, auth)); err != nil {
+	if err := pg.navigate(page.url(module, base, auth)); err != nil {
 		t.Fatal(err)
 	}
 	waitApp(pg, t, `a.version`, true, 45*time.Second)
@@ -87,24 +98,24 @@ func testThreeOrigins(t *testing.T, e browser.Engine, row originsRow) {
 	dir := t.TempDir()
 	multi, multiData := writeFile(t, dir, "origins-multi.bin", 3<<20+123)
 	single, singleData := writeFile(t, dir, "origins-single.bin", 100_000)
-	setBandwidth(t, srv, 256<<10)
+	setCloudBandwidth(t, cl, 256<<10)
 	pickFiles(pg, t, multi, single)
 	a := waitApp(pg, t, `a.results.some(r => r.name === 'origins-single.bin') && a.handles.some(h => h.file.name === 'origins-multi.bin' && h.progress.bytesConfirmed >= 2*262144)`, true, 2*time.Minute)
 	for _, r := range a.Results {
-		checkObject(t, srv, r, singleData)
+		checkCloudObject(t, cl, r, singleData)
 	}
 	if err := pg.reload(); err != nil {
 		t.Fatal(err)
 	}
-	setBandwidth(t, srv, 0)
+	setCloudBandwidth(t, cl, 0)
 	a = waitApp(pg, t, `a.pending`, true, 45*time.Second)
 	if len(a.Pending) != 1 {
 		t.Fatalf("after the reload the page lists %d resumable uploads, want 1: %v", len(a.Pending), a.Pending)
 	}
 	pickFiles(pg, t, multi)
 	a = waitApp(pg, t, `a.results.length`, true, 2*time.Minute)
-	checkObject(t, srv, a.Results[0], multiData)
-	sent := srv.Cloud().OSS.Stats().Snapshot()["UploadPart"].BytesIn
+	checkCloudObject(t, cl, a.Results[0], multiData)
+	sent := cl.OSS.Stats().Snapshot()["UploadPart"].BytesIn
 	if resent := sent - int64(len(multiData)); resent > concurrency*partSize {
 		t.Fatalf("re-sent %d bytes after the reload, more than the %d parts in flight", resent, concurrency)
 	}
