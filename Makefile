@@ -85,6 +85,8 @@ bench: deps build worker
 	$(GO) run ./bench/sessions -rounds $(BENCHRUNS)
 	$(GO) run ./bench/worker -dir worker -rounds $(BENCHRUNS)
 	$(GO) run ./bench/assets -web web
+	@# Checkpoint CPU and bytes written over a 10,000-part upload, current format against the first, native and wasm (node).
+	$(GO) run ./bench/checkpoint -runs $(BENCHRUNS)
 	@# CRC-64 in a Web Worker: hash/crc64 against wasm/crckernel, in the three browsers.
 	$(GO) run ./bench/crc -runs $(BENCHRUNS) -browsers chromium,firefox,webkit
 	@# In headless Chromium, side by side: loopback at full speed (CPU cost), then one shared link.
