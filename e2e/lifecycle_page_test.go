@@ -91,7 +91,7 @@ func testJSExceptionsFailOneRequest(t *testing.T, e browser.Engine) {
 // forever, new calls are refused with the same code, and a new uploader
 // resumes the uploads from their checkpoints.
 func TestEngineCrashFailsOpenUploads(t *testing.T) {
-	inEngines(t, chromiumOnly, testEngineCrashFailsOpenUploads)
+	inEngines(t, browser.Engines, testEngineCrashFailsOpenUploads)
 }
 
 func testEngineCrashFailsOpenUploads(t *testing.T, e browser.Engine) {
@@ -252,5 +252,10 @@ func testCancelAfterFailureDiscards(t *testing.T, e browser.Engine) {
 	}
 	if p := labEval[int](pg, t, `lab.ups[`+u+`].pending().then(p => p.length)`); p != 0 {
 		t.Fatalf("discard left %d pending uploads", p)
+	}
+	// cancel() of the handle that failed before the worker had it settles
+	// (the entry is gone already).
+	if _, err := pollAs[bool](pg, `lab.h.noFile.cancel().then(() => true)`, 30*time.Second); err != nil {
+		t.Fatalf("cancel of the unstarted handle: %v", err)
 	}
 }

@@ -508,6 +508,12 @@ class UploadHandle extends EventTarget {
   _end() {
     this._final = true;
     this._u._handles.delete(this.id);
+    if (this._queue) {
+      // Ended before the worker had it (whoami refused, an unreadable
+      // handle): what waited for the start settles now.
+      this._unstarted = true;
+      this._bound();
+    }
   }
 
   pause() { this._send(() => this._u._post({ type: 'pause', id: this.id })); }
@@ -519,7 +525,7 @@ class UploadHandle extends EventTarget {
    */
   cancel() {
     if (this.state === 'done' || this.state === 'canceled') return Promise.resolve();
-    if (this._final && this._queue) {
+    if (this._unstarted) {
       // Failed before the worker had it: a pending entry that could not be
       // resumed is discarded; anything else left nothing behind.
       return this._entry ? this._u.discard(this._entry) : Promise.resolve();
