@@ -258,4 +258,21 @@ func testCancelAfterFailureDiscards(t *testing.T, e browser.Engine) {
 	if _, err := pollAs[bool](pg, `lab.h.noFile.cancel().then(() => true)`, 30*time.Second); err != nil {
 		t.Fatalf("cancel of the unstarted handle: %v", err)
 	}
+	// cancel() called right after upload() of a handle whose file is gone:
+	// it waits behind the start message that never comes, and settles when
+	// the handle fails.
+	got, err := pollAs[string](pg, `(async () => {
+  const root = await navigator.storage.getDirectory();
+  const fh = await root.getFileHandle('vanished.bin', { create: true });
+  await root.removeEntry('vanished.bin');
+  const h = lab.ups[`+u+`].upload(fh);
+  const c = h.cancel().then(() => 'settled', (e) => 'rejected ' + e.code);
+  const timeout = new Promise((r) => setTimeout(() => r('hung'), 10000));
+  const d = await h.done.then(() => 'done', (e) => e.code || e.name);
+  return d + ' / ' + await Promise.race([c, timeout]);
+})()`, 30*time.Second)
+	if err != nil || got != "NotFoundError / settled" {
+		t.Fatalf("cancel() right after upload() of a vanished file: %q (%v), want NotFoundError / settled", got, err)
+	}
+	t.Logf("upload of a vanished handle, cancel() at once: %s", got)
 }

@@ -467,7 +467,9 @@ class UploadHandle extends EventTarget {
   }
 
   _fail(err) {
-    this._event({ kind: 'error', state: 'failed', error: { message: err.message, code: err.code || err.name } });
+    // A DOMException's legacy numeric code is no code a page can act on:
+    // its name (NotFoundError, NotReadableError) is.
+    this._event({ kind: 'error', state: 'failed', error: { message: err.message, code: typeof err.code === 'string' && err.code ? err.code : err.name } });
   }
 
   _event(ev) {
