@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ossup/ossup/internal/partplan"
 )
 
 // Store keeps records under ids (normally ID(record.File)), and each
@@ -267,16 +269,13 @@ func (s *kvStore) Save(ctx context.Context, id string, r *Record) error {
 
 // SavePart implements Store.
 func (s *kvStore) SavePart(ctx context.Context, id, uploadID string, p Part) error {
-	if id == "" || uploadID == "" {
-		return errors.New("checkpoint: save part: empty id or upload id")
+	if id == "" || uploadID == "" || strings.ContainsAny(uploadID, " \n") {
+		return fmt.Errorf("checkpoint: save part: empty id, or upload id %q empty or with a space", uploadID)
 	}
-	if p.Number < 1 || p.Number > 10000 || p.ETag == "" || p.Size < 0 {
+	if p.Number < 1 || p.Number > partplan.MaxParts || p.ETag == "" || strings.Contains(p.ETag, "\n") || p.Size < 0 {
 		return fmt.Errorf("checkpoint: save part %d of %s: %w: invalid part %+v", p.Number, id, ErrDamaged, p)
 	}
-	b, err := encodePart(uploadID, p)
-	if err != nil {
-		return fmt.Errorf("checkpoint: save part %d of %s: %w", p.Number, id, err)
-	}
+	b := encodePart(uploadID, p)
 	if err := s.kv.Put(ctx, partKey(id, p.Number), b); err != nil {
 		return fmt.Errorf("checkpoint: save part %d of %s: %w", p.Number, id, err)
 	}

@@ -700,3 +700,32 @@ func (f failingKV) Put(context.Context, string, []byte) error         { return f
 func (f failingKV) Delete(context.Context, string) error              { return f.err }
 func (f failingKV) Scan(context.Context, string) ([]Item, error)      { return nil, f.err }
 func (f failingKV) DeletePrefix(context.Context, string) error        { return f.err }
+
+func TestPartEntryEncoding(t *testing.T) {
+	for _, p := range []Part{
+		{Number: 1, ETag: `"5B3C1D"`, CRC64: 0, Size: 0},
+		{Number: 10000, ETag: `"a b  c" ü`, CRC64: 1<<64 - 1, Size: 5 << 30},
+	} {
+		u, got, ok := decodePart(encodePart("0004B98", p))
+		if !ok || u != "0004B98" || got != p {
+			t.Fatalf("round trip of %+v: %q %+v %v", p, u, got, ok)
+		}
+	}
+	b := encodePart("U", Part{Number: 2, ETag: `"E"`, Size: 7})
+	for _, bad := range [][]byte{
+		nil, []byte("1"), []byte("1 0"), append([]byte("2"), b[1:]...), b[:len(b)-1],
+		[]byte(strings.Replace(string(b), " 2 ", " 3 ", 1)),
+	} {
+		if _, _, ok := decodePart(bad); ok {
+			t.Fatalf("decodePart(%q) accepted", bad)
+		}
+	}
+	s := memStore(t)
+	ctx := context.Background()
+	if err := s.SavePart(ctx, "id", "U 1", Part{Number: 1, ETag: `"E"`}); err == nil {
+		t.Fatal("upload id with a space accepted")
+	}
+	if err := s.SavePart(ctx, "id", "U", Part{Number: 1, ETag: "\"E\"\n"}); err == nil {
+		t.Fatal("ETag with a newline accepted")
+	}
+}
