@@ -50,6 +50,7 @@ window.app = app;
 try {
   const { createUploader } = await import(q.get('module'));
   const opts = { backend: q.get('backend') };
+  if (q.get('skewMs')) opts.testClockOffsetMs = Number(q.get('skewMs'));
   if (q.get('auth') === 'jwt') {
     // As an app's token getter does: the cached token until shortly
     // before it expires (?ttl= seconds), then a new one.

@@ -93,9 +93,17 @@ func main() {
 func (a *app) configure(_ js.Value, args []js.Value) any {
 	o := arg0(args)
 	t := &xhrTransport{}
-	auth := &pageauth.Transport{Next: t, Ask: a.askHeaders}
+	// The engine runs on the backend's clock, learnt from the serverTime of
+	// its answers (see pageauth.Clock). clockOffsetMs is a test hook: a
+	// browser clock that far off.
+	clk := &pageauth.Clock{Base: shiftedClock(0)}
+	if v := o.Get("clockOffsetMs"); v.Type() == js.TypeNumber {
+		clk.Base = shiftedClock(time.Duration(v.Float() * float64(time.Millisecond)))
+	}
+	auth := &pageauth.Transport{Next: t, Ask: a.askHeaders, OnServerTime: clk.Learn}
 	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: auth, Header: headerFromJS(o.Get("headers"))}
 	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse}
+	opts.Clock = clk
 	if v := o.Get("concurrency"); v.Type() == js.TypeNumber {
 		opts.Concurrency = v.Int()
 	}
@@ -144,6 +152,12 @@ func (a *app) askHeaders(ctx context.Context, after401 bool) (http.Header, error
 	}
 	return headerFromJS(v), nil
 }
+
+// shiftedClock is the system clock moved by a fixed duration.
+type shiftedClock time.Duration
+
+func (s shiftedClock) Now() time.Time                         { return time.Now().Add(time.Duration(s)) }
+func (s shiftedClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // headerFromJS reads a plain object of string values.
 func headerFromJS(h js.Value) http.Header {

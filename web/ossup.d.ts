@@ -28,6 +28,11 @@ export interface UploaderOptions {
    */
   patienceSeconds?: number;
   /**
+   * Testing only: moves the engine's clock by this many milliseconds, as a browser clock that far off would. (The
+   * engine runs on the backend's clock, learnt from the serverTime of its answers.)
+   */
+  testClockOffsetMs?: number;
+  /**
    * URLs of the worker, the engine and Go's wasm_exec.js (default: next to ossup.js), relative to the page. They may
    * be on another origin (a CDN, the backend): the worker is then started from a same-origin blob: bootstrap (allow
    * worker-src blob: in a Content-Security-Policy) and the engine must be served with CORS.

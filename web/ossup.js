@@ -107,6 +107,7 @@ class Uploader {
         concurrency: options.concurrency,
         maxBytesInFlight: options.maxBytesInFlight,
         patienceSeconds: options.patienceSeconds,
+        clockOffsetMs: options.testClockOffsetMs,
       },
     });
     // ready settles once: the engine loaded and the backend accepted us,

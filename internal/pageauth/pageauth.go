@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ossup/ossup/internal/engine"
 )
@@ -25,6 +26,9 @@ type Transport struct {
 	// answer, called again after a 401 (after401). Only used once Set
 	// enabled asking.
 	Ask func(ctx context.Context, after401 bool) (http.Header, error)
+	// OnServerTime, if set, receives the backend's time from each
+	// successful answer that carries one (Clock.Learn).
+	OnServerTime func(time.Time)
 
 	mu          sync.Mutex
 	credentials bool
@@ -47,6 +51,16 @@ func (t *Transport) Set(credentials, ask bool) {
 // state unauthenticated until new headers are pushed). A 401 is only ever
 // answered before the backend acted, so the retry is safe.
 func (t *Transport) Do(ctx context.Context, r *engine.Request) (*engine.Response, error) {
+	resp, err := t.do(ctx, r)
+	if err == nil && resp.Status/100 == 2 && t.OnServerTime != nil {
+		if st := serverTime(resp.Body); !st.IsZero() {
+			t.OnServerTime(st)
+		}
+	}
+	return resp, err
+}
+
+func (t *Transport) do(ctx context.Context, r *engine.Request) (*engine.Response, error) {
 	t.mu.Lock()
 	r.Credentials = t.credentials
 	ask := t.ask
