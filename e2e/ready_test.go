@@ -14,7 +14,7 @@ import (
 // loads. ready does not reject; an upload started meanwhile waits; once the
 // backend is up, ready resolves and the upload completes.
 func TestReadyWaitsForBackend(t *testing.T) {
-	inEngines(t, chromiumOnly, testReadyWaitsForBackend)
+	inEngines(t, browser.Engines, testReadyWaitsForBackend)
 }
 
 func testReadyWaitsForBackend(t *testing.T, e browser.Engine) {
@@ -57,7 +57,7 @@ func testReadyWaitsForBackend(t *testing.T, e browser.Engine) {
 // origin that refuses cookies (OSSUP_CORS_ORIGINS=*), and a token the
 // backend refuses (unauthenticated; the upload then waits in that state).
 func TestReadyRefusals(t *testing.T) {
-	inEngines(t, chromiumOnly, testReadyRefusals)
+	inEngines(t, browser.Engines, testReadyRefusals)
 }
 
 func testReadyRefusals(t *testing.T, e browser.Engine) {

@@ -21,7 +21,7 @@ const STRINGS = {
     seconds: '{n} s', minutes: '{n} min', hours: '{n} h', announce: '{name}: {state}',
     repick: 'Pick the same file again to continue.', requestId: 'request id {id}', folder: 'Folder {name}: {count} files',
     states: {
-      queued: 'Waiting', checking: 'Checking', uploading: 'Uploading', paused: 'Paused', completing: 'Verifying',
+      queued: 'Waiting', checking: 'Checking', uploading: 'Uploading', paused: 'Paused', unauthenticated: 'Waiting for sign-in', completing: 'Verifying',
       done: 'Done', failed: 'Failed', canceled: 'Canceled', resumable: 'Can be resumed',
     },
     errors: {
@@ -48,7 +48,7 @@ const STRINGS = {
     seconds: '{n} 秒', minutes: '{n} 分钟', hours: '{n} 小时', announce: '{name}：{state}',
     repick: '请重新选择同一文件以继续上传。', requestId: '请求 ID {id}', folder: '文件夹 {name}：{count} 个文件',
     states: {
-      queued: '等待中', checking: '检查中', uploading: '上传中', paused: '已暂停', completing: '校验中',
+      queued: '等待中', checking: '检查中', uploading: '上传中', paused: '已暂停', unauthenticated: '等待登录', completing: '校验中',
       done: '已完成', failed: '失败', canceled: '已取消', resumable: '可继续上传',
     },
     errors: {
@@ -87,7 +87,7 @@ const fmtBytes = (n) => {
 // Pause/Resume/Cancel, only what still makes sense for it.
 const ACTIONS = {
   queued: ['cancel'], checking: ['cancel'], uploading: ['pause', 'cancel'], paused: ['resume', 'cancel'],
-  completing: [], done: ['remove'], failed: ['retry', 'remove'], canceled: ['remove'], resumable: ['resume', 'remove'],
+  unauthenticated: ['cancel'], completing: [], done: ['remove'], failed: ['retry', 'remove'], canceled: ['remove'], resumable: ['resume', 'remove'],
 };
 
 // Thumbnails only for images small enough to decode cheaply.
