@@ -93,6 +93,18 @@ func testReadyRefusals(t *testing.T, e browser.Engine) {
 		}
 		t.Logf("%s: %v", c.name, a.Errors[0]["message"])
 	}
+	// Options no call can fix are refused at once, before a worker starts.
+	for _, c := range []struct{ opts, want string }{
+		{`{ credentials: 'always' }`, `TypeError: ossup: credentials must be "auto", "include" or "omit", not "always"`},
+		{`{ headers: 'Bearer x' }`, `TypeError: ossup: headers must be an object, a Headers, pairs or a function returning one, not a string`},
+		{`{ headers: { Authorization: 42 } }`, `TypeError: ossup: header Authorization must be a string, got number`},
+	} {
+		got, err := evalAs[string](pg, `import('`+page.Origin+`/web/ossup.js').then(m => { try { m.createUploader(`+c.opts+`); return 'accepted'; } catch (e) { return e.name + ': ' + e.message; } })`)
+		if err != nil || got != c.want {
+			t.Errorf("createUploader(%s): %q (%v), want %q", c.opts, got, err, c.want)
+		}
+	}
+
 	// An upload picked while the token is refused waits in state
 	// unauthenticated, and goes up once the token is good again.
 	path, data := writeFile(t, t.TempDir(), "later.bin", 300_000)

@@ -24,6 +24,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // pairs) into a plain object of strings, the form the worker takes.
 function normHeaders(h) {
   if (h === undefined || h === null) return {};
+  if (typeof h !== 'object') throw new TypeError('ossup: headers must be an object, a Headers, pairs or a function returning one, not a ' + typeof h);
   const out = {};
   const entries = typeof h.entries === 'function' && !Array.isArray(h) ? [...h.entries()] : Array.isArray(h) ? h : Object.entries(h);
   for (const [k, v] of entries) {
@@ -66,6 +67,20 @@ const backoffMax = 15000;
 
 class Uploader {
   constructor(options) {
+    // Options are checked before the worker starts: a refused option
+    // leaves nothing running.
+    const backend = new URL(options.backend || location.origin, location.href);
+    this._base = backend.href.replace(/\/$/, '');
+    this._crossOrigin = backend.origin !== location.origin;
+    // Cookies go to a backend on another origin only when its
+    // authentication needs them (dev mode's identity) or the page says so:
+    // a backend allowing any origin (*) refuses requests that carry them.
+    this._credMode = options.credentials || 'auto';
+    if (!['auto', 'include', 'omit'].includes(this._credMode)) {
+      throw new TypeError('ossup: credentials must be "auto", "include" or "omit", not ' + JSON.stringify(options.credentials));
+    }
+    this._source = options.headers;
+    this._cur = typeof this._source === 'function' ? null : normHeaders(this._source);
     const assets = options.assets || {};
     // Literal `new URL('./file', import.meta.url)`: bundlers (Vite, webpack 5,
     // Rollup, Parcel) recognise it and copy the file into the build under a
@@ -86,18 +101,6 @@ class Uploader {
     // The worker failing to load, or an exception nothing in it caught:
     // the engine's state is unknown, so every open upload fails.
     this._worker.onerror = (e) => this._crash('engine worker failed: ' + (e.message || 'error'));
-    const backend = new URL(options.backend || location.origin, location.href);
-    this._base = backend.href.replace(/\/$/, '');
-    this._crossOrigin = backend.origin !== location.origin;
-    // Cookies go to a backend on another origin only when its
-    // authentication needs them (dev mode's identity) or the page says so:
-    // a backend allowing any origin (*) refuses requests that carry them.
-    this._credMode = options.credentials || 'auto';
-    if (!['auto', 'include', 'omit'].includes(this._credMode)) {
-      throw new TypeError('ossup: credentials must be "auto", "include" or "omit", not ' + JSON.stringify(options.credentials));
-    }
-    this._source = options.headers;
-    this._cur = typeof this._source === 'function' ? null : normHeaders(this._source);
     this._headerWaiters = [];
     this._post({
       type: 'configure',
