@@ -38,7 +38,7 @@ func TestBackendUnreachableWaitsForNetwork(t *testing.T) {
 	o.MaxAttempts = 3
 	o.WaitOnline = waitOnlineWhen(online.Load, &waits)
 	path, data := writeFile(t, "backend-offline.bin", 3<<20+5, 17)
-	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
+	u := New(tr, env.backend(), o).start(context.Background(), openSource(t, path))
 	waitFor(t, "WaitOnline or the end", func() bool { return waits.Load() > 0 || u.Progress().State.Final() })
 	// Offline for a while: more than the attempts' backoff would last.
 	time.Sleep(200 * time.Millisecond)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,11 +62,32 @@ type Options struct {
 	WaitOnline func(ctx context.Context) error
 	// Store keeps checkpoints for resuming; nil disables resuming.
 	Store checkpoint.Store
+	// StoreTimeout bounds every Store call (default 10 s): a storage that
+	// hangs degrades to "no resume" with a warning event.
+	StoreTimeout time.Duration
+	// Lock takes the cross-tab lock of the upload with checkpoint id (a
+	// Web Lock), when the upload gets a slot: queued uploads hold none. It
+	// returns ErrLocked when another tab holds it (the upload fails with
+	// code locked, its checkpoint untouched) and ErrNoLocks when the
+	// browser has no locks (the upload goes on, with a warning). Nil means
+	// no locking.
+	Lock func(ctx context.Context, id string) (release func(), err error)
 	// InUse reports whether the upload with checkpoint id is driven
 	// elsewhere (another tab: a Web Lock is held), so that starting an
 	// edited version of a file never aborts it. Nil means nothing runs
 	// outside this Engine.
 	InUse func(ctx context.Context, id string) bool
+	// EarlierVersions returns the checkpoint ids proven to be earlier
+	// versions of the file with checkpoint id (for example a kept file
+	// handle that is the same entry): starting the file afresh discards
+	// their interrupted uploads, unless InUse. A matching name is no proof
+	// (two DSC_0001.JPG from two cards), so nil means none is discarded:
+	// both stay pending until discarded or reaped.
+	EarlierVersions func(ctx context.Context, id string) []string
+	// OnEvent, when set, receives every upload's events, in order, from
+	// one goroutine of the Engine (Upload.Events is then unused): a queue
+	// of thousands of files costs no goroutine per file.
+	OnEvent func(id string, ev Event)
 	// Logger receives the engine's logs (default: discarded).
 	Logger *slog.Logger
 	// ProgressInterval is the period of progress events (default 250 ms).
@@ -83,6 +105,7 @@ const (
 	DefaultRefreshAt        = 0.8
 	DefaultStallTimeout     = 2 * time.Minute
 	DefaultProgress         = 250 * time.Millisecond
+	DefaultStoreTimeout     = 10 * time.Second
 	defaultConcurrency      = 4
 )
 
@@ -120,6 +143,9 @@ func (o *Options) defaults() {
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = DefaultProgress
 	}
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = DefaultStoreTimeout
+	}
 }
 
 // Engine runs uploads: they share the budget of bytes in flight, the slots
@@ -129,7 +155,6 @@ type Engine struct {
 	b      *Backend
 	o      Options
 	budget *budget
-	slots  chan struct{}
 	// skew is OSS's clock minus ours, in nanoseconds, learnt from
 	// RequestTimeTooSkewed answers.
 	skew atomic.Int64
@@ -139,8 +164,14 @@ type Engine struct {
 	// later uploads only: a running upload keeps its settings.
 	learned atomic.Int64
 
-	mu     sync.Mutex
-	active map[string]*Upload
+	mu sync.Mutex
+	// active holds every upload not ended, by checkpoint id; queue the
+	// ones waiting for a slot, in order; runningN the slots taken.
+	active   map[string]*Upload
+	queue    []*Upload
+	runningN int
+
+	sink *dispatcher // nil without Options.OnEvent
 }
 
 // learnMin is the smallest transfer worth learning from: below it the
@@ -174,12 +205,15 @@ func New(t Transport, b *Backend, o Options) *Engine {
 	if bc.Timeout == 0 {
 		bc.Timeout = o.BackendTimeout
 	}
-	return &Engine{
+	e := &Engine{
 		t: routeTransport{t: t, rs: rs}, b: bc, o: o,
 		budget: newBudget(o.MaxBytesInFlight),
-		slots:  make(chan struct{}, o.MaxUploads),
 		active: map[string]*Upload{},
 	}
+	if o.OnEvent != nil {
+		e.sink = newDispatcher(o.OnEvent)
+	}
+	return e
 }
 
 // SetHeaders replaces the headers of every later backend call (the page's
@@ -194,20 +228,111 @@ func (e *Engine) ossNow() time.Time {
 }
 
 // Start uploads src, resuming from its checkpoint if there is a valid one
-// for the same file. Starting a file that is already uploading in this
-// Engine returns that upload. Ending ctx stops the upload as a crash would:
-// the checkpoint stays, nothing is aborted.
-func (e *Engine) Start(ctx context.Context, src Source) *Upload {
-	id := checkpoint.ID(src.Identity())
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if u := e.active[id]; u != nil {
-		return u
+// for the same file. It queues the upload and returns at once; the upload
+// runs when a slot is free. Starting a file that is already queued or
+// running in this Engine returns ErrAlreadyUploading. Ending ctx stops the
+// upload as a crash would: the checkpoint stays, nothing is aborted.
+func (e *Engine) Start(ctx context.Context, src Source) (*Upload, error) {
+	ident := src.Identity()
+	return e.admitNew(ctx, src, checkpoint.ID(ident), ident, nil)
+}
+
+// ResumeStored resumes the pending upload id without its file: possible
+// only for a verify-only upload (its object stored on OSS, the backend's
+// verification left), which sends no data. Otherwise it returns
+// ErrFileNeeded: pick the file again and Start it.
+func (e *Engine) ResumeStored(ctx context.Context, id string) (*Upload, error) {
+	if e.o.Store == nil {
+		return nil, ErrFileNeeded
 	}
-	u := newUpload(ctx, e, src, id)
+	var rec *checkpoint.Record
+	err := callStore(ctx, e.o.StoreTimeout, e.o.Store, func(ctx context.Context, s checkpoint.Store) error {
+		r, err := s.Load(ctx, id)
+		rec = r
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, checkpoint.ErrNotFound) || checkpoint.AsDamaged(err) != nil {
+			return nil, ErrFileNeeded
+		}
+		return nil, fmt.Errorf("engine: resume %s: %w", id, err)
+	}
+	if rec.Phase != checkpoint.PhaseStored || checkpoint.ID(rec.File) != id {
+		return nil, ErrFileNeeded
+	}
+	return e.admitNew(ctx, nil, id, rec.File, rec)
+}
+
+func (e *Engine) admitNew(ctx context.Context, src Source, id string, ident checkpoint.FileIdentity, rec *checkpoint.Record) (*Upload, error) {
+	e.mu.Lock()
+	if e.active[id] != nil {
+		e.mu.Unlock()
+		return nil, ErrAlreadyUploading
+	}
+	u := newUpload(ctx, e, src, id, ident)
+	if rec != nil {
+		u.rec, u.stored = rec, true
+		u.confirmed.Store(rec.File.Size)
+	}
 	e.active[id] = u
-	go u.main()
-	return u
+	e.mu.Unlock()
+	u.ev.push(Event{Kind: EventState, Progress: u.Progress()})
+	context.AfterFunc(ctx, func() {
+		// A queued or paused upload has no run to notice the end.
+		e.dequeue(u)
+		u.mu.Lock()
+		running := u.running
+		u.mu.Unlock()
+		if !running {
+			u.finish(StateFailed, nil, fmt.Errorf("engine: upload stopped: %w", ctx.Err()))
+		}
+	})
+	e.enqueue(u)
+	return u, nil
+}
+
+// enqueue puts u at the end of the queue and starts what the free slots
+// allow.
+func (e *Engine) enqueue(u *Upload) {
+	e.mu.Lock()
+	if e.active[u.id] == u && !slices.Contains(e.queue, u) {
+		e.queue = append(e.queue, u)
+	}
+	e.mu.Unlock()
+	e.schedule()
+}
+
+// dequeue takes u out of the queue (paused, canceled while waiting).
+func (e *Engine) dequeue(u *Upload) {
+	e.mu.Lock()
+	if i := slices.Index(e.queue, u); i >= 0 {
+		e.queue = slices.Delete(e.queue, i, i+1)
+	}
+	e.mu.Unlock()
+}
+
+// schedule gives free slots to queued uploads, in order.
+func (e *Engine) schedule() {
+	var start []*Upload
+	e.mu.Lock()
+	for e.runningN < e.o.MaxUploads && len(e.queue) > 0 {
+		u := e.queue[0]
+		e.queue = e.queue[1:]
+		e.runningN++
+		start = append(start, u)
+	}
+	e.mu.Unlock()
+	for _, u := range start {
+		go u.main()
+	}
+}
+
+// slotFreed returns a run's slot.
+func (e *Engine) slotFreed() {
+	e.mu.Lock()
+	e.runningN--
+	e.mu.Unlock()
+	e.schedule()
 }
 
 func (e *Engine) forget(u *Upload) {
@@ -215,59 +340,141 @@ func (e *Engine) forget(u *Upload) {
 	if e.active[u.id] == u {
 		delete(e.active, u.id)
 	}
+	if i := slices.Index(e.queue, u); i >= 0 {
+		e.queue = slices.Delete(e.queue, i, i+1)
+	}
 	e.mu.Unlock()
 }
 
-// Pending lists the resumable uploads in store, most recently updated
-// first, for a "resumable uploads" list: picking the same file again resumes
-// it. An upload whose record is damaged appears through what could be
-// salvaged of it, when that names the file; picking the file again then
-// aborts the old upload and starts afresh. Records of a newer format are
-// left out: this build can neither resume nor discard them.
-func Pending(ctx context.Context, store checkpoint.Store) ([]*checkpoint.Record, error) {
-	entries, err := store.List(ctx)
+// running reports whether an upload with checkpoint id is queued or runs
+// in e.
+func (e *Engine) running(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.active[id] != nil
+}
+
+// sinkFor returns the event sink of upload id, or nil (events then go to
+// Upload.Events).
+func (e *Engine) sinkFor(id string) func(Event) {
+	if e.sink == nil {
+		return nil
+	}
+	return func(ev Event) { e.sink.push(id, ev) }
+}
+
+// PendingUpload is an interrupted upload in the Store.
+type PendingUpload struct {
+	// ID is the checkpoint id; pass it to Discard or ResumeStored.
+	ID   string
+	File checkpoint.FileIdentity
+	Key  string
+	// BytesDone are the bytes confirmed stored on OSS.
+	BytesDone int64
+	Updated   time.Time
+	// VerifyOnly: the object is stored; resuming (ResumeStored, without
+	// the file) only has the backend verify it.
+	VerifyOnly bool
+	// Damaged: the record cannot be resumed (Reason says why); Discard
+	// aborts what can be salvaged of it.
+	Damaged bool
+	Reason  string
+}
+
+// Pending lists the interrupted uploads in the Store, most recently
+// updated first, for a "resumable uploads" list: picking the same file
+// again resumes it. Records of a newer format (a newer deploy's) are left
+// out and alone.
+func (e *Engine) Pending(ctx context.Context) ([]PendingUpload, error) {
+	if e.o.Store == nil {
+		return nil, nil
+	}
+	var entries []checkpoint.Entry
+	err := callStore(ctx, e.o.StoreTimeout, e.o.Store, func(ctx context.Context, s checkpoint.Store) error {
+		l, err := s.List(ctx)
+		entries = l
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: pending uploads: %w", err)
 	}
-	var out []*checkpoint.Record
-	for _, e := range entries {
-		switch {
-		case e.Record != nil:
-			out = append(out, e.Record)
-		case !e.Damaged.Newer && e.Damaged.Salvage != nil && e.Damaged.Salvage.File.Name != "" &&
-			checkpoint.ID(e.Damaged.Salvage.File) == e.ID:
-			out = append(out, e.Damaged.Salvage)
+	out := make([]PendingUpload, 0, len(entries))
+	for _, en := range entries {
+		if de := en.Damaged; de != nil {
+			if de.Newer {
+				continue
+			}
+			p := PendingUpload{ID: en.ID, Damaged: true, Reason: de.Reason}
+			if de.Salvage != nil {
+				p.File, p.Key, p.Updated = de.Salvage.File, de.Salvage.Key, de.Salvage.Updated
+			}
+			out = append(out, p)
+			continue
 		}
+		r := en.Record
+		out = append(out, PendingUpload{ID: en.ID, File: r.File, Key: r.Key, BytesDone: r.Done(), Updated: r.Updated,
+			VerifyOnly: r.Phase == checkpoint.PhaseStored})
 	}
 	return out, nil
 }
 
-// Discard abandons a pending upload without its file: the backend aborts
-// the multipart upload and the checkpoint is deleted.
-func (e *Engine) Discard(ctx context.Context, rec *checkpoint.Record) error {
-	return e.discard(ctx, checkpoint.ID(rec.File), rec)
+// Discard abandons the pending upload id: the backend aborts its
+// multipart upload and the checkpoint is deleted. An upload of this Engine
+// under that id is canceled (ErrTooLate once its object is stored).
+func (e *Engine) Discard(ctx context.Context, id string) error {
+	e.mu.Lock()
+	u := e.active[id]
+	e.mu.Unlock()
+	if u != nil {
+		return u.Cancel(ctx)
+	}
+	if e.o.Store == nil {
+		return nil
+	}
+	var rec *checkpoint.Record
+	err := callStore(ctx, e.o.StoreTimeout, e.o.Store, func(ctx context.Context, s checkpoint.Store) error {
+		r, err := s.Load(ctx, id)
+		rec = r
+		return err
+	})
+	switch de := checkpoint.AsDamaged(err); {
+	case errors.Is(err, checkpoint.ErrNotFound):
+		return nil
+	case de != nil && de.Newer:
+		return fmt.Errorf("engine: discard %s: %w", id, err)
+	case de != nil:
+		rec = de.Salvage
+	case err != nil:
+		return fmt.Errorf("engine: discard %s: %w", id, err)
+	}
+	return e.discardRecord(ctx, id, rec)
 }
 
-// discard aborts rec's multipart upload through the backend (an upload
-// already gone is fine) and deletes the checkpoint under id.
-func (e *Engine) discard(ctx context.Context, id string, rec *checkpoint.Record) error {
+// discardRecord aborts rec's multipart upload through the backend (an
+// upload already gone is fine) and deletes the checkpoint under id. A
+// stored object is not this: it is the backend's to verify or reap.
+func (e *Engine) discardRecord(ctx context.Context, id string, rec *checkpoint.Record) error {
 	var errs []error
-	if rec != nil && rec.Ticket != "" && rec.UploadID != "" {
+	if rec != nil && rec.Ticket != "" && rec.UploadID != "" && rec.Phase != checkpoint.PhaseStored {
 		errs = append(errs, e.abort(ctx, rec.Ticket, rec.UploadID))
 	}
 	if e.o.Store != nil {
-		errs = append(errs, e.o.Store.Delete(ctx, id))
+		errs = append(errs, callStore(context.WithoutCancel(ctx), e.o.StoreTimeout, e.o.Store, func(ctx context.Context, s checkpoint.Store) error {
+			return s.Delete(ctx, id)
+		}))
 	}
 	return errors.Join(errs...)
 }
 
 // abort asks the backend to abort an upload, retrying transient failures.
+// An upload the backend no longer knows, or a ticket already spent, has
+// nothing left to abort.
 func (e *Engine) abort(ctx context.Context, ticket, uploadID string) error {
 	r := retrier{e: e, log: e.o.Logger}
 	err := r.do(ctx, "backend.abort", func(ctx context.Context) error {
 		err := e.b.Abort(ctx, ticket, uploadID)
 		var ae *APIError
-		if errors.As(err, &ae) && ae.Code == "upload_not_found" {
+		if errors.As(err, &ae) && (ae.Code == "upload_not_found" || ae.Code == "ticket_spent") {
 			return nil
 		}
 		return err

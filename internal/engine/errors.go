@@ -12,6 +12,22 @@ import (
 var (
 	// ErrCanceled is what Wait returns after Cancel.
 	ErrCanceled = errors.New("engine: upload canceled")
+	// ErrTooLate is Cancel's answer once the object is stored on OSS: the
+	// upload goes on to be verified rather than report "canceled" while
+	// the object stays.
+	ErrTooLate = errors.New("engine: too late to cancel: the file is stored, its verification finishes the upload")
+	// ErrAlreadyUploading: Start of a file already queued or running in
+	// this Engine.
+	ErrAlreadyUploading = errors.New("engine: this file is already uploading")
+	// ErrFileNeeded: ResumeStored of an upload that has data left to send;
+	// the file must be picked again.
+	ErrFileNeeded = errors.New("engine: this upload needs its file to resume: pick the same file again")
+	// ErrLocked is what Options.Lock returns when another tab or window
+	// holds the upload's lock.
+	ErrLocked = errors.New("engine: the upload is driven by another tab or window")
+	// ErrNoLocks is what Options.Lock returns when the browser has no
+	// locks at all (no cross-tab guard).
+	ErrNoLocks = errors.New("engine: this browser offers no locks")
 	// ErrCORS reports a successful OSS response whose headers the browser
 	// hid because the bucket's CORS rule does not expose them. The wrapping
 	// error names the rule to add.
@@ -21,6 +37,31 @@ var (
 	// part is sent again.
 	errCRCMismatch = errors.New("crc64 mismatch")
 )
+
+// CodeOf returns the stable code of an engine error, for the page: the
+// UploadError's Code, or the code of a sentinel ("" for nil).
+func CodeOf(err error) string {
+	var ue *UploadError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ue):
+		return ue.Code
+	case errors.Is(err, ErrCanceled):
+		return "canceled"
+	case errors.Is(err, ErrTooLate):
+		return "too_late"
+	case errors.Is(err, ErrAlreadyUploading):
+		return "already_uploading"
+	case errors.Is(err, ErrFileNeeded):
+		return "file_needed"
+	case errors.Is(err, ErrLocked):
+		return "locked"
+	case errors.Is(err, ErrStoreTimeout):
+		return "storage_timeout"
+	}
+	return "engine_error"
+}
 
 // UploadError is a terminal failure: an error OSS or the backend will
 // repeat (a 4xx), or a transient one that outlasted every attempt.

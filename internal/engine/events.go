@@ -49,6 +49,9 @@ const (
 	EventState    EventKind = "state"    // the state changed
 	EventProgress EventKind = "progress" // periodic, while uploading
 	EventRetry    EventKind = "retry"    // a transient failure, retried after Delay
+	// EventWarning: a problem the upload survives (Code, Message), such
+	// as a checkpoint storage that fails (no resume after a reload).
+	EventWarning EventKind = "warning"
 )
 
 // Event is one notification about an upload.
@@ -64,12 +67,15 @@ type Event struct {
 	Op      string
 	Attempt int
 	Delay   time.Duration
+	// Code and Message describe a warning.
+	Code, Message string
 }
 
 // eventQueue delivers events in order without ever blocking the upload: a
 // pump goroutine, started by the first Events call, feeds the channel, and
 // consecutive progress events are coalesced while the reader is behind.
 type eventQueue struct {
+	sink    func(Event) // set: events go to the Engine's dispatcher
 	mu      sync.Mutex
 	items   []Event
 	closed  bool
@@ -78,13 +84,19 @@ type eventQueue struct {
 	out     chan Event
 }
 
-func newEventQueue() *eventQueue {
-	return &eventQueue{signal: make(chan struct{}, 1), out: make(chan Event, 16)}
+func newEventQueue(sink func(Event)) *eventQueue {
+	return &eventQueue{sink: sink, signal: make(chan struct{}, 1), out: make(chan Event, 16)}
 }
 
 func (q *eventQueue) push(ev Event) {
 	q.mu.Lock()
 	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	if q.sink != nil {
+		// Under q.mu, so events of one upload keep their order.
+		q.sink(ev)
 		q.mu.Unlock()
 		return
 	}
@@ -137,6 +149,58 @@ func (q *eventQueue) pump() {
 		}
 		if len(items) == 0 {
 			<-q.signal
+		}
+	}
+}
+
+// dispatcher delivers every upload's events to Options.OnEvent from one
+// goroutine, started when there is something to deliver and ended when
+// there is not, coalescing an upload's consecutive progress events while
+// the receiver is behind.
+type dispatcher struct {
+	deliver func(id string, ev Event)
+	mu      sync.Mutex
+	items   []sinkItem
+	active  bool
+}
+
+type sinkItem struct {
+	id string
+	ev Event
+}
+
+func newDispatcher(deliver func(id string, ev Event)) *dispatcher {
+	return &dispatcher{deliver: deliver}
+}
+
+func (d *dispatcher) push(id string, ev Event) {
+	d.mu.Lock()
+	if n := len(d.items); ev.Kind == EventProgress && n > 0 && d.items[n-1].id == id && d.items[n-1].ev.Kind == EventProgress {
+		d.items[n-1].ev = ev
+	} else {
+		d.items = append(d.items, sinkItem{id, ev})
+	}
+	start := !d.active
+	d.active = true
+	d.mu.Unlock()
+	if start {
+		go d.run()
+	}
+}
+
+func (d *dispatcher) run() {
+	for {
+		d.mu.Lock()
+		items := d.items
+		d.items = nil
+		if len(items) == 0 {
+			d.active = false
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+		for _, it := range items {
+			d.deliver(it.id, it.ev)
 		}
 	}
 }

@@ -241,3 +241,17 @@ func waitOnlineWhen(online func() bool, waits *atomic.Int64) func(context.Contex
 		return nil
 	}
 }
+
+// start is Start for tests that expect it to succeed.
+func (e *Engine) start(ctx context.Context, src Source) *Upload {
+	u, err := e.Start(ctx, src)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
+// Pending lists store's pending uploads as an Engine over it would.
+func Pending(ctx context.Context, store checkpoint.Store) ([]PendingUpload, error) {
+	return New(nil, &Backend{}, Options{Store: store}).Pending(ctx)
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -10,78 +11,66 @@ import (
 	"github.com/ossup/ossup/internal/partplan"
 )
 
-// resume looks for a checkpoint of this file and, if it is usable, takes
-// the upload over from it: ok reports that it did. A damaged record or a
-// changed file abandons the old multipart upload (aborted through the
-// backend) and starts afresh.
-func (u *Upload) resume(ctx context.Context) (ok bool, err error) {
-	store := u.e.o.Store
-	rec, err := store.Load(ctx, u.id)
-	if errors.Is(err, checkpoint.ErrNotFound) {
+// takeOver resumes the multipart upload of rec, a record of this very
+// file: fresh credentials for its ticket, OSS's list of parts as the truth.
+// ok false means the upload cannot be resumed (the ticket refused, the
+// multipart upload gone) and a new session is needed; the record is then
+// discarded.
+func (u *Upload) takeOver(ctx context.Context, rec *checkpoint.Record) (ok bool, err error) {
+	if rec.PartSize == 0 || rec.UploadID == "" {
+		// A single PUT's record is only ever saved once stored.
+		u.abandon(ctx, rec)
 		return false, nil
-	}
-	if de := checkpoint.AsDamaged(err); de != nil {
-		if de.Newer {
-			// A newer build's record: neither resumed nor touched (a
-			// rollback must not destroy it); this upload goes on without
-			// a checkpoint.
-			u.log.Warn("checkpoint of a newer format; uploading without resuming", "err", err)
-			u.noCheckpoint = true
-			return false, nil
-		}
-		u.log.Warn("checkpoint damaged; starting over", "err", err)
-		return false, u.abandon(ctx, de.Salvage)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		// Storage failing (quota, private mode) must not stop the upload.
-		u.log.Warn("could not read the checkpoint; uploading without resuming", "err", err)
-		return false, nil
-	}
-	if rec.Single() {
-		// Only multipart uploads are resumed for now.
-		u.log.Info("single-PUT checkpoint; starting over")
-		return false, u.forget(ctx)
-	}
-	if err := rec.Validate(); err != nil {
-		u.log.Warn("checkpoint invalid; starting over", "err", err)
-		return false, u.abandon(ctx, rec)
-	}
-	if err := rec.Matches(u.ident); err != nil {
-		u.log.Warn("file changed since the checkpoint; starting over", "err", err)
-		return false, u.abandon(ctx, rec)
 	}
 	if rec.Endpoint == "" || rec.Region == "" {
 		u.log.Warn("checkpoint lacks the endpoint; starting over")
-		return false, u.abandon(ctx, rec)
+		u.abandon(ctx, rec)
+		return false, nil
 	}
 	tgt, err := newTarget(rec.Endpoint, rec.Bucket, rec.Key, rec.Region, rec.PathStyle)
 	if err != nil {
-		return false, u.abandon(ctx, rec)
+		u.abandon(ctx, rec)
+		return false, nil
 	}
-
-	// Fresh credentials for the old ticket; a ticket the backend no longer
-	// accepts cannot abort either, so the old upload is left to the
-	// backend's janitor.
-	u.ticket, u.tgt, u.rec = rec.Ticket, tgt, rec
+	// The figures start from what the checkpoint confirmed, not from zero:
+	// reconciliation only corrects them.
+	u.confirmed.Store(rec.Done())
+	u.recMu.Lock()
+	u.rec = rec
+	u.recMu.Unlock()
+	u.ticket, u.tgt = rec.Ticket, tgt
 	u.creds = u.newCreds(nil)
 	err = u.retrier().do(ctx, "backend.refresh", func(ctx context.Context) error {
 		_, err := u.creds.get(ctx)
 		return err
 	})
 	if err != nil {
-		u.ticket, u.tgt, u.rec, u.creds = "", nil, nil, nil
 		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == "ticket_spent" {
+			// The backend verified this upload already (the answer was
+			// lost): only its verification is left to hear again.
+			u.log.Info("upload already verified by the backend; confirming")
+			return true, u.storedAfterAll(ctx)
+		}
+		u.recMu.Lock()
+		u.rec = nil
+		u.recMu.Unlock()
+		u.ticket, u.tgt, u.creds = "", nil, nil
+		u.confirmed.Store(0)
 		if ctx.Err() != nil || !errors.As(err, &ae) || classify(ae) != terminal {
 			return false, ctxOr(ctx, err)
 		}
+		// A ticket the backend no longer accepts cannot abort either: the
+		// old upload is left to the backend's janitor.
 		u.log.Warn("checkpoint's ticket refused; starting over", "err", err)
-		return false, u.forget(ctx)
+		u.forget(ctx)
+		return false, nil
 	}
 	u.plan = partplan.Plan{Size: rec.File.Size, PartSize: rec.PartSize, Parts: int(ceilDiv(rec.File.Size, rec.PartSize))}
-	u.conc = u.concurrency(0)
+	u.conc = u.concurrency(rec.Concurrency)
+	if rec.Legacy {
+		u.k.save(ctx) // migrate it now: later writes are per part
+	}
 
 	server, err := u.listParts(ctx)
 	var oe *OSSError
@@ -90,13 +79,16 @@ func (u *Upload) resume(ctx context.Context) (ok bool, err error) {
 			// Every part was acknowledged: the crash came after Complete,
 			// so only the backend's verification is left.
 			u.log.Info("multipart upload already completed; verifying")
-			u.stored = true
-			u.confirmed.Store(rec.File.Size)
-			return true, nil
+			return true, u.storedAfterAll(ctx)
 		}
 		u.log.Warn("multipart upload gone (aborted or expired); starting over")
-		u.ticket, u.tgt, u.rec, u.creds = "", nil, nil, nil
-		return false, u.forget(ctx)
+		u.recMu.Lock()
+		u.rec = nil
+		u.recMu.Unlock()
+		u.ticket, u.tgt, u.creds = "", nil, nil
+		u.confirmed.Store(0)
+		u.forget(ctx)
+		return false, nil
 	}
 	if err != nil {
 		return false, err
@@ -108,20 +100,38 @@ func (u *Upload) resume(ctx context.Context) (ok bool, err error) {
 	return true, nil
 }
 
-// abandon aborts rec's upload (best effort) and deletes the checkpoint.
-func (u *Upload) abandon(ctx context.Context, rec *checkpoint.Record) error {
-	if err := u.e.discard(ctx, u.id, rec); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+// storedAfterAll handles a resumed upload whose object turns out to be
+// stored already: its CRC comes from the parts when all are known, else
+// from the file, and the record becomes verify-only.
+func (u *Upload) storedAfterAll(ctx context.Context) error {
+	u.recMu.Lock()
+	complete := u.rec.Done() == u.rec.File.Size
+	u.recMu.Unlock()
+	if !complete {
+		crc, err := crcOfRange(ctx, u.src, 0, u.ident.Size, make([]byte, min(crcChunk, max(u.ident.Size, 1))))
+		if err != nil {
+			return ctxOr(ctx, uploadError("read", err, 1))
 		}
-		u.log.Warn("could not abandon the old upload", "err", err)
+		u.recMu.Lock()
+		u.rec.CRC64, u.rec.CRCKnown = crc, true
+		u.recMu.Unlock()
 	}
+	u.confirmed.Store(u.ident.Size)
+	u.enterNoReturn()
+	u.k.stored(ctx)
 	return nil
 }
 
+// abandon aborts rec's upload (best effort) and deletes the checkpoint.
+func (u *Upload) abandon(ctx context.Context, rec *checkpoint.Record) {
+	if err := u.e.discardRecord(ctx, u.id, rec); err != nil {
+		u.log.Warn("could not abandon the old upload", "err", err)
+	}
+}
+
 // forget deletes the checkpoint without aborting.
-func (u *Upload) forget(ctx context.Context) error {
-	return u.abandon(ctx, nil)
+func (u *Upload) forget(ctx context.Context) {
+	u.abandon(ctx, nil)
 }
 
 // reconcile takes OSS's list of parts as the truth. A part in the
@@ -163,12 +173,16 @@ func (u *Upload) reconcile(ctx context.Context, server map[int]serverPart) error
 			return ctxOr(ctx, uploadError("read", err, 1))
 		}
 		if crc == sp.CRC {
-			p := checkpoint.Part{Number: n, ETag: sp.ETag, CRC64: sp.CRC, Size: length}
-			parts = append(parts, p)
-			u.savePart(ctx, p)
+			parts = append(parts, checkpoint.Part{Number: n, ETag: sp.ETag, CRC64: sp.CRC, Size: length})
 		}
 	}
 	u.recMu.Lock()
+	adopted := parts[:0:0]
+	for _, p := range parts {
+		if _, ok := have[p.Number]; !ok {
+			adopted = append(adopted, p)
+		}
+	}
 	u.rec.Parts = parts
 	var done int64
 	for _, p := range parts {
@@ -176,7 +190,13 @@ func (u *Upload) reconcile(ctx context.Context, server map[int]serverPart) error
 	}
 	u.recMu.Unlock()
 	u.confirmed.Store(done)
-	u.save(ctx)
+	// Parts OSS had that the checkpoint lacked are recorded now. Parts
+	// the checkpoint had that OSS lacks stay recorded until sent again
+	// (each part's entry is replaced then); the record in memory is the
+	// truth for this run.
+	for _, p := range adopted {
+		u.k.part(ctx, p)
+	}
 	return nil
 }
 
@@ -210,10 +230,28 @@ func (u *Upload) sendParts(ctx context.Context) error {
 		errOnce  sync.Once
 		firstErr error
 	)
-	for w := 0; w < min(u.conc, len(todo)); w++ {
+	workers := min(u.conc, len(todo))
+	st := newStagger(u.plan.PartSize, workers)
+	u.stg.Store(st)
+	defer u.stg.Store(nil)
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					err := &UploadError{Op: "UploadPart", Code: "engine_error", Message: fmt.Sprint(p), Err: fmt.Errorf("engine: panic: %v", p)}
+					errOnce.Do(func() { firstErr = err; cancel() })
+				}
+			}()
+			// Worker w starts its first part once the parts in flight
+			// have sent w/workers of a part: on a slow or shared link the
+			// parts then finish one after another, so confirmed progress
+			// moves every part/workers bytes rather than in big steps,
+			// and an interruption loses less.
+			if err := st.wait(ctx, w); err != nil {
+				return
+			}
 			buf := make([]byte, min(crcChunk, u.plan.PartSize))
 			for n := range jobs {
 				if err := u.sendPart(ctx, n, buf); err != nil {
@@ -250,11 +288,52 @@ func (u *Upload) sendPart(ctx context.Context, n int, buf []byte) error {
 	if err != nil {
 		return err
 	}
-	u.recMu.Lock()
 	p := checkpoint.Part{Number: n, ETag: etag, CRC64: crc, Size: length}
+	u.recMu.Lock()
 	u.rec.AddPart(p)
 	u.recMu.Unlock()
 	u.confirmed.Add(length)
-	u.savePart(ctx, p)
+	u.k.part(ctx, p)
 	return nil
+}
+
+// stagger holds back a run's workers so their parts do not all finish
+// together: worker w waits until w*step bytes have been sent.
+type stagger struct {
+	step int64
+	mu   sync.Mutex
+	sent int64
+	wake chan struct{} // closed and replaced when sent grows
+}
+
+func newStagger(partSize int64, workers int) *stagger {
+	return &stagger{step: partSize / int64(max(workers, 1)), wake: make(chan struct{})}
+}
+
+// add records n more bytes sent (or, for a finished part, its rest).
+func (s *stagger) add(n int64) {
+	if s == nil || n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.sent += n
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *stagger) wait(ctx context.Context, w int) error {
+	for {
+		s.mu.Lock()
+		ok, ch := s.sent >= int64(w)*s.step, s.wake
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

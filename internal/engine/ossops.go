@@ -247,6 +247,8 @@ func (u *Upload) initiate(ctx context.Context) (string, error) {
 // uploadPart sends part n once its CRC is known; it returns the ETag.
 func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc uint64) (string, error) {
 	var etag string
+	st := u.stg.Load()
+	var reported int64 // bytes of this part the stagger counted
 	err := u.retrier().do(ctx, "UploadPart", func(ctx context.Context) error {
 		held, err := u.e.budget.acquire(ctx, length)
 		if err != nil {
@@ -258,8 +260,16 @@ func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc u
 			op: "UploadPart", method: http.MethodPut,
 			query:  []param{{"partNumber", strconv.Itoa(n)}, {"uploadId", u.rec.UploadID}},
 			header: http.Header{"Content-Type": {"application/octet-stream"}},
-			body:   u.src.Slice(off, length), onProgress: func(sent int64) { u.setSending(n, sent) },
+			body:   u.src.Slice(off, length), onProgress: func(sent int64) {
+				u.setSending(n, sent)
+				st.add(sent - reported)
+				reported = max(reported, sent)
+			},
 		})
+		if err == nil {
+			st.add(length - reported) // a transport that reports no progress
+			reported = length
+		}
 		if err != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func TestFlakyNetworkIsRiddenOut(t *testing.T) {
 	o := fastOptions(checkpoint.NewMemoryStore())
 	o.MaxAttempts, o.Concurrency = 3, 1
 	path, data := writeFile(t, "flaky.bin", 3<<20+7, 21)
-	res, err := wait(t, New(tr, env.backend(), o).Start(context.Background(), openSource(t, path)))
+	res, err := wait(t, New(tr, env.backend(), o).start(context.Background(), openSource(t, path)))
 	if err != nil {
 		t.Fatalf("a flaky network failed the upload after %d drops: %v", tr.dropped.Load(), err)
 	}
@@ -75,7 +75,7 @@ func TestUnprovenRouteFailsAfterAttempts(t *testing.T) {
 	o.MaxAttempts, o.Concurrency = 3, 1
 	path, _ := writeFile(t, "refused.bin", 3<<20, 22)
 	start := time.Now()
-	_, err := wait(t, New(tr, env.backend(), o).Start(context.Background(), openSource(t, path)))
+	_, err := wait(t, New(tr, env.backend(), o).start(context.Background(), openSource(t, path)))
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Code != "NetworkError" || ue.Attempts != 3 || ue.Op != "UploadPart" {
 		t.Fatalf("error %#v", err)
@@ -99,7 +99,7 @@ func TestPatienceRunsOut(t *testing.T) {
 	o.MaxAttempts, o.Concurrency, o.Patience = 3, 1, 300*time.Millisecond
 	path, _ := writeFile(t, "down.bin", 3<<20, 23)
 	start := time.Now()
-	_, err := wait(t, New(tr, env.backend(), o).Start(context.Background(), openSource(t, path)))
+	_, err := wait(t, New(tr, env.backend(), o).start(context.Background(), openSource(t, path)))
 	var ue *UploadError
 	if !errors.As(err, &ue) || ue.Code != "NetworkError" || ue.Attempts <= 3 {
 		t.Fatalf("error %#v", err)
@@ -132,7 +132,7 @@ func TestOfflineTimeKeepsPatience(t *testing.T) {
 	var waits atomic.Int64
 	o.WaitOnline = waitOnlineWhen(func() bool { return !offline.Load() }, &waits)
 	path, data := writeFile(t, "asleep.bin", 3<<20+1, 24)
-	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
+	u := New(tr, env.backend(), o).start(context.Background(), openSource(t, path))
 	waitFor(t, "the first part", func() bool { return tr.okParts.Load() >= 1 })
 	afterOnline.Store(3)
 	offline.Store(true)
@@ -182,7 +182,7 @@ func TestBackendOutageDuringComplete(t *testing.T) {
 	o := fastOptions(checkpoint.NewMemoryStore())
 	o.MaxAttempts = 3
 	path, data := writeFile(t, "outage.bin", 3<<20+5, 22)
-	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
+	u := New(tr, env.backend(), o).start(context.Background(), openSource(t, path))
 	waitFor(t, "complete refused", func() bool { return tr.refused.Load() > int64(3*o.MaxAttempts) })
 	before := env.uploadPartBytes()
 	tr.down.Store(false)
@@ -207,7 +207,7 @@ func TestHungBackendTimesOut(t *testing.T) {
 	o := fastOptions(nil)
 	o.BackendTimeout = 100 * time.Millisecond
 	path, data := writeFile(t, "hung.bin", 1000, 23)
-	u := New(tr, env.backend(), o).Start(context.Background(), openSource(t, path))
+	u := New(tr, env.backend(), o).start(context.Background(), openSource(t, path))
 	waitFor(t, "two hung calls", func() bool { return tr.refused.Load() >= 2 })
 	tr.down.Store(false)
 	res, err := wait(t, u)

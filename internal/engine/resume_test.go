@@ -26,7 +26,7 @@ func crashMidway(t *testing.T, env *testEnv, store checkpoint.Store, path string
 	defer env.setFaults(faults.Config{})
 	ctx, crash := context.WithCancel(context.Background())
 	defer crash()
-	u := env.engine(fastOptions(store)).Start(ctx, openSource(t, path))
+	u := env.engine(fastOptions(store)).start(ctx, openSource(t, path))
 	waitFor(t, "partial progress", func() bool { return u.Progress().BytesConfirmed >= after })
 	crash()
 	if _, err := wait(t, u); !errors.Is(err, context.Canceled) {
@@ -57,7 +57,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	path, data := writeFile(t, "resume.bin", size, 1)
 	rec := crashMidway(t, env, store, path, 4<<20)
 
-	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestResumeChangedFile(t *testing.T) {
 	if err := os.Chtimes(path, st.ModTime(), st.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestResumeDamagedCheckpoint(t *testing.T) {
 	if _, err := store.Load(context.Background(), id); !errors.Is(err, checkpoint.ErrDamaged) {
 		t.Fatalf("corruption not detected: %v", err)
 	}
-	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
 	if err != nil {
 		t.Fatal(err)
@@ -164,11 +164,11 @@ func TestResumeAfterComplete(t *testing.T) {
 		}
 		return resp, err
 	})
-	u := New(trans, env.backend(), fastOptions(store)).Start(ctx, openSource(t, path))
+	u := New(trans, env.backend(), fastOptions(store)).start(ctx, openSource(t, path))
 	if _, err := wait(t, u); !errors.Is(err, context.Canceled) {
 		t.Fatalf("crashed upload: %v", err)
 	}
-	u = env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	u = env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
 	if err != nil {
 		t.Fatal(err)
@@ -189,13 +189,13 @@ func TestPendingAndDiscard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pending) != 1 || pending[0].UploadID != old.UploadID || len(pending[0].Parts) == 0 {
+	if len(pending) != 1 || pending[0].ID != checkpoint.ID(old.File) || pending[0].BytesDone == 0 || pending[0].VerifyOnly {
 		t.Fatalf("pending %+v, want the one upload with its parts", pending)
 	}
 	eng := env.engine(fastOptions(store))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := eng.Discard(ctx, pending[0]); err != nil {
+	if err := eng.Discard(ctx, pending[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if ids := env.multipartUploads(); len(ids) != 0 {

@@ -9,29 +9,33 @@ import (
 	"github.com/ossup/ossup/internal/partplan"
 )
 
-// run does whatever is left of the upload. Everything it learns is kept on
-// u, so after a pause it starts again where it stopped.
+// run does whatever is left of the upload: fingerprint, prepare (resume
+// or a new session), send, complete, verify — a linear pipeline. Everything
+// it learns is kept on u, so after a pause it starts again where it
+// stopped.
 func (u *Upload) run(ctx context.Context) (*Result, error) {
-	if !u.checked {
-		u.setState(StateChecking)
-		fp, err := checkpoint.Fingerprint(u.ident.Size, func(off int64, p []byte) error {
-			return readFull(ctx, u.src, p, off)
-		})
-		if err != nil {
-			return nil, ctxOr(ctx, uploadError("read", err, 1))
+	if !u.isStored() {
+		if !u.checked {
+			u.setState(StateChecking)
+			fp, err := checkpoint.Fingerprint(u.ident.Size, func(off int64, p []byte) error {
+				return readFull(ctx, u.src, p, off)
+			})
+			if err != nil {
+				return nil, ctxOr(ctx, uploadError("read", err, 1))
+			}
+			u.ident.Fingerprint = fp
+			u.checked = true
 		}
-		u.ident.Fingerprint = fp
-		u.checked = true
-	}
-	if !u.prepared {
-		// Interrupted preparations start over: a resume half done
-		// (reconcile cut short) must not pass for a finished one.
-		if err := u.prepare(ctx); err != nil {
-			return nil, err
+		if !u.prepared {
+			// Interrupted preparations start over: a resume half done
+			// (reconcile cut short) must not pass for a finished one.
+			if err := u.prepare(ctx); err != nil {
+				return nil, err
+			}
+			u.prepared = true
 		}
-		u.prepared = true
 	}
-	if !u.stored {
+	if !u.isStored() {
 		u.setState(StateUploading)
 		stop := u.tickProgress()
 		before, start := u.Progress().BytesConfirmed, u.e.o.Clock.Now()
@@ -55,19 +59,68 @@ func ctxOr(ctx context.Context, err error) error {
 	return err
 }
 
-// prepare resumes from a checkpoint or creates a backend session.
+// prepare takes the upload over from its checkpoint or creates a backend
+// session. A checkpoint that cannot be used is discarded (its multipart
+// upload aborted, from what can be salvaged), except one of a newer
+// format: a newer deploy's, left alone, this upload then runs without one.
 func (u *Upload) prepare(ctx context.Context) error {
-	if u.e.o.Store != nil {
-		u.noCheckpoint = false
-		u.setState(StateChecking)
-		ok, err := u.resume(ctx)
+	u.setState(StateChecking)
+	rec, err := u.k.load(ctx)
+	if de := checkpoint.AsDamaged(err); de != nil {
+		if de.Newer {
+			u.k.disable()
+			u.warn("checkpoint_newer", "this file's checkpoint was written by a newer version of the uploader; "+
+				"uploading again without it, and without resume")
+		} else {
+			u.log.Warn("checkpoint damaged; starting over", "err", err)
+			u.abandon(ctx, de.Salvage)
+		}
+		rec = nil
+	} else if err != nil {
+		return err
+	}
+	if rec != nil {
+		ok, err := u.adopt(ctx, rec)
 		if err != nil || ok {
 			return err
 		}
-		if err := u.supersede(ctx); err != nil {
-			return err
-		}
 	}
+	if err := u.supersede(ctx); err != nil {
+		return err
+	}
+	return u.createSession(ctx)
+}
+
+// adopt takes the upload over from its record: ok false means it could not
+// (file changed, upload gone) and a new session is needed.
+func (u *Upload) adopt(ctx context.Context, rec *checkpoint.Record) (ok bool, err error) {
+	if rec.Phase == checkpoint.PhaseStored {
+		if err := rec.Matches(u.ident); err != nil {
+			// A stored object of another file of the same identity: the
+			// backend verifies or reaps it; this file starts afresh.
+			u.log.Warn("verify-only checkpoint of another file; starting over", "err", err)
+			u.abandon(ctx, rec)
+			return false, nil
+		}
+		u.log.Info("object already stored; verifying it")
+		u.recMu.Lock()
+		u.rec = rec
+		u.recMu.Unlock()
+		u.ticket = rec.Ticket
+		u.confirmed.Store(rec.File.Size)
+		u.enterNoReturn()
+		return true, nil
+	}
+	if err := rec.Matches(u.ident); err != nil {
+		u.log.Warn("file changed since the checkpoint; starting over", "err", err)
+		u.abandon(ctx, rec)
+		return false, nil
+	}
+	return u.takeOver(ctx, rec)
+}
+
+// createSession asks the backend for a session: key, plan, credentials.
+func (u *Upload) createSession(ctx context.Context) error {
 	var sess *Session
 	err := u.retrier().do(ctx, "backend.create", func(ctx context.Context) error {
 		s, err := u.e.b.Create(ctx, CreateRequest{Name: u.ident.Name, Size: u.ident.Size, Type: u.ident.Type, LastModified: u.ident.LastModified})
@@ -91,15 +144,18 @@ func (u *Upload) prepare(ctx context.Context) error {
 	u.setObjectHeaders(sess.Headers)
 	u.creds = u.newCreds(&cr)
 	u.confirmed.Store(0)
-	if !plan.Single {
-		now := u.e.o.Clock.Now()
-		u.rec = &checkpoint.Record{
-			File: u.ident, Bucket: sess.Bucket, Key: sess.Key, Ticket: sess.Ticket, TicketExpires: sess.TicketExpiration,
-			Endpoint: sess.Endpoint, Region: sess.Region, PathStyle: sess.PathStyle,
-			PartSize: plan.PartSize, Concurrency: sess.Concurrency, Phase: checkpoint.PhaseSending,
-			Created: now, Updated: now,
-		}
+	now := u.e.o.Clock.Now()
+	rec := &checkpoint.Record{
+		File: u.ident, Bucket: sess.Bucket, Key: sess.Key, Ticket: sess.Ticket,
+		Endpoint: sess.Endpoint, Region: sess.Region, PathStyle: sess.PathStyle, Concurrency: u.conc,
+		Phase: checkpoint.PhaseSending, Created: now, Updated: now,
 	}
+	if !plan.Single {
+		rec.PartSize = plan.PartSize
+	}
+	u.recMu.Lock()
+	u.rec = rec
+	u.recMu.Unlock()
 	u.log.Info("upload session created", "key", sess.Key, "parts", plan.Parts, "partSize", plan.PartSize, "single", plan.Single)
 	return nil
 }
@@ -144,7 +200,8 @@ func (u *Upload) transfer(ctx context.Context) error {
 			return err
 		}
 		u.confirmed.Store(u.ident.Size)
-		u.stored = true
+		u.enterNoReturn()
+		u.k.stored(ctx)
 		return nil
 	}
 	if u.rec.UploadID == "" {
@@ -155,7 +212,9 @@ func (u *Upload) transfer(ctx context.Context) error {
 		u.recMu.Lock()
 		u.rec.UploadID = id
 		u.recMu.Unlock()
-		u.save(ctx)
+		// Saved before any data is sent: from now on a crash, a reload or
+		// a newer deploy can resume the upload or abort it.
+		u.k.save(ctx)
 	}
 	if err := u.sendParts(ctx); err != nil {
 		return err
@@ -171,24 +230,22 @@ func (u *Upload) transfer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if want := u.combinedCRC(); ok && crc != want {
+	if want := u.objectCRC(); ok && crc != want {
 		// The upload id is gone, so nothing can be re-sent. The header may
 		// have been damaged rather than the object: the backend's check,
 		// with its own keys, decides.
 		u.log.Warn("CompleteMultipartUpload reports another CRC-64 than the parts combine to; the backend will check the object",
 			"oss", crc, "local", want)
 	}
-	u.stored = true
+	u.enterNoReturn()
+	u.k.stored(ctx)
 	return nil
 }
 
-// verify has the backend check the object's size and CRC-64, then forgets
-// the checkpoint.
+// verify has the backend check the object against what it decided and
+// the size and CRC-64 computed here, then deletes the checkpoint.
 func (u *Upload) verify(ctx context.Context) (*Result, error) {
-	crc := u.wholeCRC
-	if !u.plan.Single {
-		crc = u.combinedCRC()
-	}
+	crc := u.objectCRC()
 	var obj *Object
 	err := u.retrier().do(ctx, "backend.complete", func(ctx context.Context) error {
 		o, err := u.e.b.Complete(ctx, u.ticket, u.ident.Size, crc)
@@ -198,56 +255,31 @@ func (u *Upload) verify(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if u.rec != nil && u.e.o.Store != nil && !u.noCheckpoint {
-		// The object is verified; a leftover checkpoint would only offer a
-		// resume that cannot work.
-		if err := u.e.o.Store.Delete(ctx, u.id); err != nil {
-			u.log.Warn("could not delete the checkpoint", "err", err)
-		}
-	}
+	u.k.verified(ctx)
 	return &Result{Bucket: obj.Bucket, Key: obj.Key, Size: obj.Size, CRC64: crc, ETag: obj.ETag}, nil
 }
 
-// combinedCRC folds the parts' CRCs in order into the object's.
-func (u *Upload) combinedCRC() uint64 {
+// objectCRC is the object's CRC-64: the file's for a single PUT, the parts'
+// combined for a multipart upload, or the record's for a verify-only one.
+func (u *Upload) objectCRC() uint64 {
 	u.recMu.Lock()
 	defer u.recMu.Unlock()
+	return u.objectCRCLocked()
+}
+
+func (u *Upload) objectCRCLocked() uint64 {
+	switch {
+	case u.rec != nil && u.rec.CRCKnown:
+		return u.rec.CRC64
+	case u.rec == nil || u.rec.PartSize == 0:
+		return u.wholeCRC
+	}
 	var crc uint64
 	var c crcCombiner
 	for _, p := range u.rec.Parts {
 		crc = c.add(crc, p.CRC64, uint64(p.Size))
 	}
 	return crc
-}
-
-// save writes the checkpoint record; a failure only costs resumability,
-// so it is logged, not fatal. A pause does not interrupt it: what it
-// records happened already. Saving a record of the first format migrates
-// it (its parts become part entries).
-func (u *Upload) save(ctx context.Context) {
-	if u.e.o.Store == nil || u.noCheckpoint {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	u.recMu.Lock()
-	defer u.recMu.Unlock()
-	u.rec.Updated = u.e.o.Clock.Now()
-	if err := u.e.o.Store.Save(ctx, u.id, u.rec); err != nil {
-		u.log.Warn("could not save the checkpoint", "err", err)
-		return
-	}
-	u.rec.Legacy = false
-}
-
-// savePart writes one confirmed part's entry: one small write, without
-// rewriting the record, so its cost does not grow with the part count.
-func (u *Upload) savePart(ctx context.Context, p checkpoint.Part) {
-	if u.e.o.Store == nil || u.noCheckpoint {
-		return
-	}
-	if err := u.e.o.Store.SavePart(context.WithoutCancel(ctx), u.id, u.rec.UploadID, p); err != nil {
-		u.log.Warn("could not save the checkpoint part", "part", p.Number, "err", err)
-	}
 }
 
 // tickProgress emits progress events until the returned stop is called.

@@ -15,7 +15,8 @@ import (
 // TestResumeModifiedFile: the file is edited in place (new content, new
 // modification time) after a crash. Its checkpoint id changed, so there is
 // nothing to resume; the upload starts over, and the earlier version's
-// multipart upload is aborted and its checkpoint removed.
+// multipart upload, proven to be this file's (Options.EarlierVersions, a
+// kept file handle in the browser), is aborted and its checkpoint removed.
 func TestResumeModifiedFile(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
@@ -31,7 +32,9 @@ func TestResumeModifiedFile(t *testing.T) {
 	if err := os.Chtimes(path, later, later); err != nil {
 		t.Fatal(err)
 	}
-	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	o := fastOptions(store)
+	o.EarlierVersions = func(context.Context, string) []string { return []string{checkpoint.ID(old.File)} }
+	u := env.engine(o).start(context.Background(), openSource(t, path))
 	if u.ID() == checkpoint.ID(old.File) {
 		t.Fatal("the edited file has the old checkpoint id")
 	}
@@ -48,10 +51,13 @@ func TestResumeModifiedFile(t *testing.T) {
 	}
 }
 
-// TestSupersedeSparesOthers: a fresh upload abandons only checkpoints of an
-// older version of its file that nothing drives: not a newer one, not one
-// of another name, not one Options.InUse claims.
-func TestSupersedeSparesOthers(t *testing.T) {
+// TestSupersedeNeedsProof: a fresh upload discards another checkpoint only
+// when Options.EarlierVersions proves it is an earlier version of the same
+// file, and nothing drives it (Options.InUse). A newer file of the same
+// name and type is no proof: two DSC_0001.JPG from two cards, or two
+// video.mp4 from two folders, must not abort each other's interrupted
+// uploads (before, any older record of the same name was aborted).
+func TestSupersedeNeedsProof(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
 	store := checkpoint.NewMemoryStore()
@@ -67,7 +73,7 @@ func TestSupersedeSparesOthers(t *testing.T) {
 		if err := os.Chtimes(p, mtime, mtime); err != nil {
 			t.Fatal(err)
 		}
-		res, err := wait(t, env.engine(o).Start(context.Background(), openSource(t, p)))
+		res, err := wait(t, env.engine(o).start(context.Background(), openSource(t, p)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,21 +88,23 @@ func TestSupersedeSparesOthers(t *testing.T) {
 			t.Fatalf("%s: checkpoint gone: %v", when, err)
 		}
 	}
-	upload("x.bin", modified.Add(-time.Hour), fastOptions(store))
-	kept("an older file of the same name")
-	upload("y.bin", modified.Add(time.Hour), fastOptions(store))
-	kept("a newer file of another name")
-	busy := fastOptions(store)
+	upload("x.bin", modified.Add(time.Hour), fastOptions(store))
+	kept("a newer file of the same name, without proof")
+	proven := func(o Options) Options {
+		o.EarlierVersions = func(context.Context, string) []string { return []string{oldID} }
+		return o
+	}
+	busy := proven(fastOptions(store))
 	var asked []string
 	busy.InUse = func(_ context.Context, id string) bool { asked = append(asked, id); return true }
-	upload("x.bin", modified.Add(time.Hour), busy)
-	kept("a newer file of the same name while another tab drives the old one")
+	upload("x.bin", modified.Add(2*time.Hour), busy)
+	kept("a proven earlier version while another tab drives it")
 	if !slices.Equal(asked, []string{oldID}) {
 		t.Fatalf("InUse asked for %v, want [%s]", asked, oldID)
 	}
-	upload("x.bin", modified.Add(time.Hour), fastOptions(store))
+	upload("x.bin", modified.Add(3*time.Hour), proven(fastOptions(store)))
 	if ids := env.multipartUploads(); len(ids) != 0 {
-		t.Fatalf("a newer version did not abandon the old upload: %v", ids)
+		t.Fatalf("a proven newer version did not discard the old upload: %v", ids)
 	}
 	if _, err := store.Load(context.Background(), oldID); err == nil {
 		t.Fatal("the old checkpoint is still there")

@@ -247,7 +247,7 @@ func TestOSSErrorParsing(t *testing.T) {
 }
 
 func TestEventQueueCoalescesProgress(t *testing.T) {
-	q := newEventQueue()
+	q := newEventQueue(nil)
 	q.push(Event{Kind: EventState, Progress: Progress{State: StateUploading}})
 	for i := range 100 {
 		q.push(Event{Kind: EventProgress, Progress: Progress{BytesConfirmed: int64(i)}})
@@ -261,33 +261,6 @@ func TestEventQueueCoalescesProgress(t *testing.T) {
 	}
 	if len(got) != 3 || got[1].Progress.BytesConfirmed != 99 || got[2].Progress.State != StateDone {
 		t.Fatalf("events %+v", got)
-	}
-}
-
-// TestPendingLegacyWithAnchor: a record of the first format and its
-// anchor copy are one pending upload, with the record's parts.
-func TestPendingLegacyWithAnchor(t *testing.T) {
-	ctx := context.Background()
-	store := checkpoint.NewMemoryStore()
-	kv := store.(*checkpoint.MemoryStore).KV()
-	id := checkpoint.FileIdentity{Name: "a", Size: 300 << 10, LastModified: 1}
-	rec := &checkpoint.Record{File: id, Bucket: "b", Key: "k", Ticket: "t", UploadID: "U", Endpoint: "http://e", Region: "r",
-		PartSize: 100 << 10, Phase: checkpoint.PhaseSending, Created: time.Unix(1, 0), Updated: time.Unix(1, 0)}
-	anchor, err := checkpoint.EncodeLegacy(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec.AddPart(checkpoint.Part{Number: 1, ETag: `"E"`, CRC64: 1, Size: 100 << 10})
-	rec.Updated = time.Unix(2, 0)
-	b, err := checkpoint.EncodeLegacy(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv.Put(ctx, checkpoint.LegacyAnchorKey(checkpoint.ID(id)), anchor)
-	kv.Put(ctx, checkpoint.LegacyKey(checkpoint.ID(id)), b)
-	got, err := Pending(ctx, store)
-	if err != nil || len(got) != 1 || len(got[0].Parts) != 1 || !got[0].Legacy {
-		t.Fatalf("pending %+v %v", got, err)
 	}
 }
 

@@ -20,7 +20,7 @@ func TestUploadSizes(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			path, data := writeFile(t, fmt.Sprintf("f%d.bin", size), size, uint64(size))
 			initiated := env.opRequests("InitiateMultipartUpload")
-			u := eng.Start(context.Background(), openSource(t, path))
+			u := eng.start(context.Background(), openSource(t, path))
 			rec := record(u)
 			res, err := wait(t, u)
 			if err != nil {
@@ -52,7 +52,7 @@ func TestManyParts(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, map[string]string{"OSSUP_PART_SIZE": "5242880"})
 	path, data := writeFile(t, "big.bin", 24<<20, 24)
-	u := env.engine(fastOptions(checkpoint.NewMemoryStore())).Start(context.Background(), openSource(t, path))
+	u := env.engine(fastOptions(checkpoint.NewMemoryStore())).start(context.Background(), openSource(t, path))
 	rec := record(u)
 	res, err := wait(t, u)
 	if err != nil {
@@ -115,7 +115,7 @@ func TestQueue(t *testing.T) {
 			size = 3<<19 + i
 		}
 		path, data := writeFile(t, fmt.Sprintf("q%02d.txt", i), size, uint64(i))
-		jobs = append(jobs, job{eng.Start(context.Background(), openSource(t, path)), data})
+		jobs = append(jobs, job{eng.start(context.Background(), openSource(t, path)), data})
 	}
 	for _, j := range jobs {
 		res, err := wait(t, j.u)
