@@ -271,7 +271,7 @@ func (e *Engine) admitNew(ctx context.Context, src Source, id string, ident chec
 	}
 	u := newUpload(ctx, e, src, id, ident)
 	if rec != nil {
-		u.rec, u.stored = rec, true
+		u.rec, u.stored, u.ticket = rec, true, rec.Ticket
 		u.confirmed.Store(rec.File.Size)
 	}
 	e.active[id] = u
