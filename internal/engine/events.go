@@ -84,8 +84,11 @@ type eventQueue struct {
 	out     chan Event
 }
 
+// newEventQueue returns a queue; its channels are made by the first
+// channel call, so thousands of queued uploads delivering to a sink carry
+// none.
 func newEventQueue(sink func(Event)) *eventQueue {
-	return &eventQueue{sink: sink, signal: make(chan struct{}, 1), out: make(chan Event, 16)}
+	return &eventQueue{sink: sink}
 }
 
 func (q *eventQueue) push(ev Event) {
@@ -110,6 +113,12 @@ func (q *eventQueue) push(ev Event) {
 }
 
 func (q *eventQueue) notify() {
+	q.mu.Lock()
+	started := q.started
+	q.mu.Unlock()
+	if !started {
+		return
+	}
 	select {
 	case q.signal <- struct{}{}:
 	default:
@@ -128,6 +137,7 @@ func (q *eventQueue) channel() <-chan Event {
 	q.mu.Lock()
 	if !q.started {
 		q.started = true
+		q.signal, q.out = make(chan struct{}, 1), make(chan Event, 16)
 		go q.pump()
 	}
 	q.mu.Unlock()
