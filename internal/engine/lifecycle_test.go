@@ -5,8 +5,10 @@ package engine
 import (
 	"context"
 	"errors"
+	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -342,5 +344,59 @@ func TestQueuedUploadsAreLight(t *testing.T) {
 	}
 	for _, u := range ups {
 		_ = u.Cancel(context.Background())
+	}
+}
+
+// startLog records, for each UploadPart request as it starts, how many part
+// bytes the requests before it had reported sent.
+type startLog struct {
+	inner Transport
+	mu    sync.Mutex
+	sent  int64
+	at    []int64
+}
+
+func (s *startLog) Do(ctx context.Context, r *Request) (*Response, error) {
+	if r.Method == http.MethodPut && strings.Contains(r.URL, "partNumber=") {
+		s.mu.Lock()
+		s.at = append(s.at, s.sent)
+		s.mu.Unlock()
+		var last int64
+		inner := r.OnProgress
+		r.OnProgress = func(n int64) {
+			s.mu.Lock()
+			s.sent += n - last
+			last = n
+			s.mu.Unlock()
+			if inner != nil {
+				inner(n)
+			}
+		}
+	}
+	return s.inner.Do(ctx, r)
+}
+
+// TestPartsAreStaggered: the parts in flight start a fraction of a part
+// apart, so on a slow or shared link they finish one after another and
+// confirmed progress moves every part/workers bytes instead of in steps of
+// workers parts (before, all four started together and finished together).
+func TestPartsAreStaggered(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	env.setFaults(slow)
+	tr := &startLog{inner: env.trans}
+	o := fastOptions(nil)
+	o.Concurrency = 4
+	path, data := writeFile(t, "stagger.bin", 8<<20, 45)
+	res, err := wait(t, New(tr, env.backend(), o).start(context.Background(), openSource(t, path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, data)
+	step := int64(1<<20) / 4
+	for w := 1; w < 4; w++ {
+		if tr.at[w] < int64(w)*step {
+			t.Fatalf("part request %d started after %d bytes sent, want >= %d (starts: %v)", w+1, tr.at[w], int64(w)*step, tr.at[:4])
+		}
 	}
 }
