@@ -27,6 +27,10 @@ func eventJS(ev engine.Event) map[string]any {
 		out["attempt"] = ev.Attempt
 		out["delaySeconds"] = ev.Delay.Seconds()
 	}
+	if ev.Kind == engine.EventWarning {
+		out["code"] = ev.Code
+		out["message"] = ev.Message
+	}
 	if ev.Err != nil {
 		out["error"] = errorJS(ev.Err)
 	}
@@ -52,6 +56,9 @@ func errorJS(err error) map[string]any {
 		if ue.Hint != "" {
 			out["hint"] = ue.Hint
 		}
+	}
+	if _, ok := out["code"]; !ok {
+		out["code"] = engine.CodeOf(err)
 	}
 	if errors.Is(err, engine.ErrCORS) {
 		out["code"] = "CORSExposeHeaders"
