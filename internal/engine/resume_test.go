@@ -247,7 +247,7 @@ func TestResumeLegacyCheckpoint(t *testing.T) {
 	id := checkpoint.ID(rec.File)
 	toLegacy(t, store, id, rec)
 
-	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +280,7 @@ func TestResumeDamagedLegacyCheckpoint(t *testing.T) {
 	// Garbage beyond any salvage: only the anchor names the upload.
 	store.(*checkpoint.MemoryStore).Corrupt(id, func([]byte) []byte { return []byte("\x00garbage") })
 
-	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestNewerCheckpointLeftAlone(t *testing.T) {
 	newer := []byte(`{"format":"ossup-checkpoint","v":2,"sealed":"ed25519:..."}`)
 	store.(*checkpoint.MemoryStore).Corrupt(id, func([]byte) []byte { return newer })
 
-	u := env.engine(fastOptions(store)).Start(context.Background(), openSource(t, path))
+	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
 	res, err := wait(t, u)
 	if err != nil {
 		t.Fatal(err)
