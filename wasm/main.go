@@ -102,7 +102,7 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 	}
 	auth := &pageauth.Transport{Next: t, Ask: a.askHeaders, OnServerTime: clk.Learn}
 	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: auth, Header: headerFromJS(o.Get("headers"))}
-	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse}
+	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse, Lock: a.engineLock}
 	opts.Clock = clk
 	if v := o.Get("concurrency"); v.Type() == js.TypeNumber {
 		opts.Concurrency = v.Int()
@@ -213,6 +213,21 @@ func (a *app) lock(key string) (release func(), err error) {
 
 var errLocked = coded("locked", "this upload is being driven by another tab or window")
 
+// engineLock is the engine's Options.Lock: the upload's Web Lock, taken
+// when it gets a slot (queued uploads hold none).
+func (a *app) engineLock(_ context.Context, key string) (func(), error) {
+	release, err := a.lock(key)
+	switch {
+	case err != nil && errors.Is(err, errLocked):
+		return nil, engine.ErrLocked
+	case err != nil:
+		return nil, err
+	case release == nil:
+		return nil, engine.ErrNoLocks
+	}
+	return release, nil
+}
+
 // waitOnline blocks while the browser says it is offline.
 func (a *app) waitOnline(ctx context.Context) error {
 	for {
@@ -282,17 +297,6 @@ func (a *app) run(j *job, src *blobSource, handle js.Value) {
 		a.end(j, failure)
 	}()
 	ctx := context.WithValue(context.Background(), jobKey{}, j.id)
-	release, err := a.lock(j.key)
-	if err != nil {
-		failure = err
-		return
-	}
-	if release != nil {
-		defer release()
-	} else {
-		a.warn(j.id, "no_web_locks", "this browser has no Web Locks here (an insecure http origin, or an old Safari): "+
-			"the upload is not guarded against the same file uploading in another tab")
-	}
 	a.mu.Lock()
 	eng := a.eng
 	a.mu.Unlock()
@@ -311,7 +315,13 @@ func (a *app) run(j *job, src *blobSource, handle js.Value) {
 		}
 	}
 	j.mu.Lock()
-	u := eng.Start(ctx, src)
+	u, err := eng.Start(ctx, src)
+	if err != nil {
+		close(j.bound)
+		j.mu.Unlock()
+		failure = err
+		return
+	}
 	j.u = u
 	if j.paused {
 		u.Pause()
@@ -486,17 +496,8 @@ func (a *app) discardKey(ctx context.Context, key string) error {
 	if release != nil {
 		defer release()
 	}
-	recs, err := engine.Pending(ctx, a.store)
-	if err != nil {
+	if err := eng.Discard(ctx, key); err != nil {
 		return err
-	}
-	for _, r := range recs {
-		if checkpoint.ID(r.File) == key {
-			if err := eng.Discard(ctx, r); err != nil {
-				return err
-			}
-			break
-		}
 	}
 	_, err = awaitCall(ctx, a.global.Get("ossupHandles"), "del", key)
 	return err
@@ -506,17 +507,32 @@ func (a *app) discardKey(ctx context.Context, key string) error {
 // "resumable uploads" list after a reload.
 func (a *app) pending(js.Value, []js.Value) any {
 	return promise(func(ctx context.Context) (any, error) {
-		recs, err := engine.Pending(ctx, a.store)
+		a.mu.Lock()
+		eng := a.eng
+		a.mu.Unlock()
+		if eng == nil {
+			return []any{}, nil
+		}
+		recs, err := eng.Pending(ctx)
 		if err != nil {
 			return nil, err
 		}
 		out := make([]any, 0, len(recs))
 		for _, r := range recs {
-			out = append(out, map[string]any{
-				"id": checkpoint.ID(r.File), "name": r.File.Name, "size": float64(r.File.Size), "type": r.File.Type,
+			if r.Damaged && r.File.Name == "" {
+				continue // nothing to show: the janitor reaps what it named
+			}
+			e := map[string]any{
+				"id": r.ID, "name": r.File.Name, "size": float64(r.File.Size), "type": r.File.Type,
 				"lastModified": float64(r.File.LastModified), "key": r.Key,
-				"bytesDone": float64(r.Done()), "updated": r.Updated.UnixMilli(),
-			})
+				"bytesDone": float64(r.BytesDone), "updated": r.Updated.UnixMilli(), "verifyOnly": r.VerifyOnly,
+			}
+			if r.Damaged {
+				// Picking the file again uploads it afresh and aborts the
+				// old upload; discarding it aborts it too.
+				e["damaged"], e["reason"] = true, r.Reason
+			}
+			out = append(out, e)
 		}
 		return out, nil
 	})

@@ -60,6 +60,11 @@ export type UploadState =
  * - "storage_unavailable": (pending(), discard()) IndexedDB is blocked by another tab, closed, or did not answer in time.
  * - "not_configured", "timeout": the engine got an upload before its configuration; a call outlived its deadline.
  * - "canceled": done rejects with it after cancel().
+ * - "too_late": cancel() once the object is stored (state completing): the upload goes on to be verified and ends
+ *   done; nobody is told "canceled" while the object stays.
+ * - "engine_error": a bug or an unexpected panic inside the engine failed this upload alone.
+ * - "lock_failed", "storage_timeout": the upload's Web Lock could not be taken; the checkpoint storage did not answer
+ *   in time.
  * - "backend_not_found", "not_ossup_backend", "credentials_refused", "unauthenticated", "engine_failed",
  *   "backend_refused": see Uploader.ready (an upload started after ready rejected fails with the same code).
  * - "CORSExposeHeaders", "NetworkError", "InconsistentCRC": see the README.
@@ -68,7 +73,7 @@ export type UploadErrorCode =
   | "engine_crashed" | "already_uploading" | "locked" | "file_needed" | "not_a_file" | "repick_needed"
   | "permission_denied" | "js_exception" | "storage_unavailable" | "not_configured" | "timeout" | "canceled"
   | "backend_not_found" | "not_ossup_backend" | "credentials_refused" | "unauthenticated" | "engine_failed"
-  | "backend_refused"
+  | "backend_refused" | "too_late" | "engine_error" | "lock_failed" | "storage_timeout"
   | "CORSExposeHeaders" | "NetworkError" | "InconsistentCRC" | (string & {});
 
 /**
@@ -77,11 +82,13 @@ export type UploadErrorCode =
  *   against the same file uploading in another tab;
  * - "storage_unavailable": checkpoints cannot be saved or read (IndexedDB blocked by a tab of an older deploy,
  *   closed for a newer one, or too slow): the upload cannot resume after a reload;
- * - "handle_not_kept": the file handle could not be kept: a reload needs a re-pick.
+ * - "handle_not_kept": the file handle could not be kept: a reload needs a re-pick;
+ * - "checkpoint_newer": this file's checkpoint was written by a newer version of the uploader (a rollback): it is
+ *   left alone for that version, and this upload runs without resume.
  * A warning never changes the handle's state or progress.
  */
 export interface UploadWarning {
-  code: "no_web_locks" | "storage_unavailable" | "handle_not_kept" | (string & {});
+  code: "no_web_locks" | "storage_unavailable" | "handle_not_kept" | "checkpoint_newer" | (string & {});
   message: string;
 }
 

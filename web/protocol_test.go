@@ -204,6 +204,14 @@ func TestProtocolAgrees(t *testing.T) {
 	errCodes = append(errCodes, matches(`code: '(\w+)'`, page+worker)...)
 	errCodes = append(errCodes, matches(`out\["code"\] = "(\w+)"`, wasmEvents)...)
 	warnCodes := matches(`a\.warn\([^,]+,\s*"(\w+)"`, wasmMain)
+	// The engine's own warnings and codes reach the page unchanged.
+	engineCode := readFile(t, "../internal/engine/lifecycle.go") + readFile(t, "../internal/engine/keeper.go") +
+		readFile(t, "../internal/engine/run.go")
+	warnCodes = append(warnCodes, matches(`u\.warn\("(\w+)"`, engineCode)...)
+	errCodes = append(errCodes, matches(`Code: "(\w+)"`, engineCode)...)
+	errCodes = append(errCodes, matches(`return "(\w+)"`, readFile(t, "../internal/engine/errors.go"))...)
+	slices.Sort(warnCodes)
+	warnCodes = slices.Compact(warnCodes)
 	for _, c := range errCodes {
 		if _, ok := p.ErrorCodes[c]; !ok && c != "CORSExposeHeaders" {
 			t.Errorf("error code %q is used but not declared", c)

@@ -49,7 +49,7 @@ func (k *keeper) call(ctx context.Context, what string, f func(ctx context.Conte
 	k.warned, k.broken = true, true
 	k.mu.Unlock()
 	if first {
-		k.u.warn("storage_failed", fmt.Sprintf("could not %s the checkpoint (%v): the upload goes on, but cannot resume after a reload", what, err))
+		k.u.warn("storage_unavailable", fmt.Sprintf("could not %s the checkpoint (%v): the upload goes on, but cannot resume after a reload", what, err))
 	}
 	return err
 }

@@ -411,7 +411,7 @@ func (u *Upload) lock(ctx context.Context) (func(), error) {
 	case err == nil:
 		return release, nil
 	case errors.Is(err, ErrNoLocks):
-		u.warn("no_locks", "this browser has no Web Locks (an http page that is not a secure context, or an old browser): "+
+		u.warn("no_web_locks", "this browser has no Web Locks (an http page that is not a secure context, or an old browser): "+
 			"nothing stops another tab from driving the same upload")
 		return func() {}, nil
 	case ctx.Err() != nil:

@@ -258,7 +258,7 @@ func TestHangingStoreDegrades(t *testing.T) {
 	env.checkObject(res, data)
 	warnings := 0
 	for _, ev := range rec.all() {
-		if ev.Kind == EventWarning && ev.Code == "storage_failed" {
+		if ev.Kind == EventWarning && ev.Code == "storage_unavailable" {
 			warnings++
 		}
 	}
@@ -285,7 +285,7 @@ func TestLocks(t *testing.T) {
 	env.checkObject(res, data)
 	warned := false
 	for _, ev := range rec.all() {
-		warned = warned || ev.Kind == EventWarning && ev.Code == "no_locks"
+		warned = warned || ev.Kind == EventWarning && ev.Code == "no_web_locks"
 	}
 	if !warned {
 		t.Fatal("no warning without locks")

@@ -24,6 +24,10 @@ const (
 // authCodes are OSS's answers to expired or unknown temporary credentials.
 var authCodes = map[string]bool{"SecurityTokenExpired": true, "InvalidAccessKeyId": true, "InvalidSecurityToken": true}
 
+// configCodes are 5xx answers of the backend that no wait fixes: its
+// deployment is misconfigured, so the upload fails at once with the reason.
+var configCodes = map[string]bool{"bucket_not_write_once": true}
+
 func classify(err error) kind {
 	var oe *OSSError
 	var ae *APIError
@@ -43,6 +47,9 @@ func classify(err error) kind {
 	case errors.As(err, &ae):
 		if ae.Status == http.StatusUnauthorized {
 			return appAuth
+		}
+		if configCodes[ae.Code] {
+			return terminal
 		}
 		if ae.Status >= 500 || ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusRequestTimeout {
 			return transient
