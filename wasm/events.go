@@ -28,8 +28,8 @@ func eventJS(ev engine.Event) map[string]any {
 		out["delaySeconds"] = ev.Delay.Seconds()
 	}
 	if ev.Kind == engine.EventWarning {
-		out["code"] = ev.Code
-		out["message"] = ev.Message
+		// The same shape as the worker glue's own warnings (app.warn).
+		out["warning"] = map[string]any{"code": ev.Code, "message": ev.Message}
 	}
 	if ev.Err != nil {
 		out["error"] = errorJS(ev.Err)
@@ -57,15 +57,17 @@ func errorJS(err error) map[string]any {
 			out["hint"] = ue.Hint
 		}
 	}
-	if _, ok := out["code"]; !ok {
-		out["code"] = engine.CodeOf(err)
-	}
 	if errors.Is(err, engine.ErrCORS) {
 		out["code"] = "CORSExposeHeaders"
 	}
 	var ce *codedError
 	if _, set := out["code"]; !set && errors.As(err, &ce) {
 		out["code"] = ce.code
+	}
+	if _, set := out["code"]; !set {
+		if c := engine.CodeOf(err); c != "" {
+			out["code"] = c // the engine's sentinels: too_late, already_uploading...
+		}
 	}
 	// A JS exception the engine could not retry names itself, not the
 	// generic ClientError.

@@ -39,7 +39,8 @@ var (
 )
 
 // CodeOf returns the stable code of an engine error, for the page: the
-// UploadError's Code, or the code of a sentinel ("" for nil).
+// UploadError's Code, or the code of a sentinel ("" for nil and for errors
+// that have none).
 func CodeOf(err error) string {
 	var ue *UploadError
 	switch {
@@ -60,7 +61,7 @@ func CodeOf(err error) string {
 	case errors.Is(err, ErrStoreTimeout):
 		return "storage_timeout"
 	}
-	return "engine_error"
+	return ""
 }
 
 // UploadError is a terminal failure: an error OSS or the backend will
