@@ -76,6 +76,7 @@ func main() {
 	api.Set("configure", safeFunc("configure", a.configure))
 	api.Set("setHeaders", safeFunc("setHeaders", a.setHeaders))
 	api.Set("start", safeFunc("start", a.start))
+	api.Set("resumeStored", safeFunc("resumeStored", a.resumeStored))
 	api.Set("pause", safeFunc("pause", a.control(false)))
 	api.Set("resume", safeFunc("resume", a.control(true)))
 	api.Set("cancel", safeFunc("cancel", a.cancel))
@@ -286,9 +287,41 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 	return nil
 }
 
+// resumeStored(id, key) resumes the pending upload with checkpoint key
+// without its file: only a verify-only one (its object stored, the
+// backend's verification left), which sends no data; any other fails with
+// file_needed.
+func (a *app) resumeStored(_ js.Value, args []js.Value) any {
+	id := arg0(args).String()
+	var key string
+	if len(args) > 1 && args[1].Type() == js.TypeString {
+		key = args[1].String()
+	}
+	j := &job{id: id, bound: make(chan struct{}), warned: map[string]bool{}}
+	var err error
+	a.mu.Lock()
+	a.jobs[id] = j
+	if other, busy := a.byKey[key]; busy {
+		err = coded("already_uploading", "this upload is already running in this page (upload %s)", other)
+	} else if key == "" {
+		err = coded("file_needed", "no pending upload named: pick the file again")
+	} else {
+		j.key = key
+		a.byKey[key] = id
+	}
+	a.mu.Unlock()
+	if err != nil {
+		a.end(j, err)
+		return nil
+	}
+	go a.run(j, nil, js.Undefined())
+	return nil
+}
+
 // run drives job j to its end. Any panic (a JS exception the safe calls
 // missed, a bug) fails this upload alone.
 func (a *app) run(j *job, src *blobSource, handle js.Value) {
+	// src nil: a verify-only upload resumed without its file (resumeStored).
 	var failure error
 	defer func() {
 		if r := recover(); r != nil {
@@ -315,7 +348,13 @@ func (a *app) run(j *job, src *blobSource, handle js.Value) {
 		}
 	}
 	j.mu.Lock()
-	u, err := eng.Start(ctx, src)
+	var u *engine.Upload
+	var err error
+	if src == nil {
+		u, err = eng.ResumeStored(ctx, j.key)
+	} else {
+		u, err = eng.Start(ctx, src)
+	}
 	if err != nil {
 		close(j.bound)
 		j.mu.Unlock()

@@ -135,9 +135,10 @@ export async function startDemo(assets) {
     for (const p of pending) {
       const li = document.createElement('li');
       li.textContent = p.name + ' — ' + fmtBytes(p.bytesDone) + ' of ' + fmtBytes(p.size) + ' uploaded ';
-      if (p.handle) {
+      if (p.handle || p.verifyOnly) {
         const b = document.createElement('button');
-        b.textContent = 'Resume';
+        // A verify-only entry: stored, only the backend's check is left.
+        b.textContent = p.handle ? 'Resume' : 'Finish';
         b.onclick = () => { b.disabled = true; track(uploader.resume(p)); };
         li.appendChild(b);
       } else {

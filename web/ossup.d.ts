@@ -141,6 +141,14 @@ export interface PendingUpload {
   bytesDone: number;
   /** Milliseconds since the epoch. */
   updated: number;
+  /**
+   * The object is stored on OSS and only the backend's verification is left (it survived an outage, a reload or a
+   * restart): resume(entry) finishes it without the file, sending no data.
+   */
+  verifyOnly?: boolean;
+  /** The checkpoint cannot be resumed (reason says why): picking the file again starts afresh; discard aborts it. */
+  damaged?: boolean;
+  reason?: string;
 }
 
 /**

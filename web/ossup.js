@@ -389,7 +389,9 @@ class Uploader {
   /**
    * Continues a pending upload. Given a pending entry that kept its file
    * handle, no re-pick is needed: the browser may ask the user for read
-   * permission (call this from a click). Given a File, the file is matched
+   * permission (call this from a click). A verify-only entry (its object
+   * stored, only the backend's verification left) resumes without its file
+   * and sends no data. Given a File, the file is matched
    * to its checkpoint by identity and fingerprint. A pending entry without
    * a kept handle cannot be resumed without its file: the handle fails with
    * file_needed.
@@ -400,6 +402,18 @@ class Uploader {
     const h = this._handle({ name: entry.name, size: entry.size });
     h._entry = entry;
     if (entry.bytesDone !== undefined) h.progress = { ...h.progress, bytesConfirmed: entry.bytesDone };
+    if (!entry.handle && entry.verifyOnly && entry.id) {
+      // Its object is stored: only the backend's verification is left,
+      // which needs no file and sends no data.
+      h.progress = { ...h.progress, total: entry.size, bytesConfirmed: entry.size };
+      h._waitingIdentity = true;
+      this._whoami().then(() => {
+        h._waitingIdentity = false;
+        this._post({ type: 'resumeStored', id: h.id, key: entry.id });
+        h._bound();
+      }, (err) => h._fail(err));
+      return h;
+    }
     if (!entry.handle) {
       queueMicrotask(() => h._fail(Object.assign(new Error((entry.name || 'this upload') + ' has no kept file handle: pick the file again to resume'), { code: 'file_needed' })));
       return h;
