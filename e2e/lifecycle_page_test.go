@@ -19,7 +19,7 @@ import (
 // Before, syscall/js's panic ended the Go program and every upload of the
 // page stayed "queued" forever, silently.
 func TestJSExceptionsFailOneRequest(t *testing.T) {
-	inEngines(t, chromiumOnly, testJSExceptionsFailOneRequest)
+	inEngines(t, browser.Engines, testJSExceptionsFailOneRequest)
 }
 
 func testJSExceptionsFailOneRequest(t *testing.T, e browser.Engine) {
@@ -156,7 +156,7 @@ func testEngineCrashFailsOpenUploads(t *testing.T, e browser.Engine) {
 // Before, both were posted for an id the worker did not know yet and were
 // dropped: the "canceled" upload completed.
 func TestControlRightAfterUpload(t *testing.T) {
-	inEngines(t, chromiumOnly, testControlRightAfterUpload)
+	inEngines(t, browser.Engines, testControlRightAfterUpload)
 }
 
 func testControlRightAfterUpload(t *testing.T, e browser.Engine) {
