@@ -103,7 +103,8 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 	}
 	auth := &pageauth.Transport{Next: t, Ask: a.askHeaders, OnServerTime: clk.Learn}
 	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: auth, Header: headerFromJS(o.Get("headers"))}
-	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse, Lock: a.engineLock}
+	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse, Lock: a.engineLock,
+		EarlierVersions: a.earlierVersions}
 	opts.Clock = clk
 	if v := o.Get("concurrency"); v.Type() == js.TypeNumber {
 		opts.Concurrency = v.Int()
@@ -189,6 +190,26 @@ func (a *app) inUse(ctx context.Context, id string) bool {
 	defer cancel()
 	v, err := awaitCall(ctx, a.global, "ossupLockHeld", lockName(id))
 	return err != nil || v.Truthy()
+}
+
+// earlierVersions is the engine's Options.EarlierVersions: the checkpoints
+// whose kept file handle is the same entry as the one kept for key (the
+// only proof a browser gives that a file was edited, not another file of
+// the same name). Any failure proves nothing.
+func (a *app) earlierVersions(ctx context.Context, key string) []string {
+	ctx, cancel := context.WithTimeout(ctx, lockTimeout)
+	defer cancel()
+	v, err := awaitCall(ctx, a.global, "ossupEarlierVersions", key)
+	if err != nil || v.Type() != js.TypeObject {
+		return nil
+	}
+	var out []string
+	for i := 0; i < v.Length(); i++ {
+		if s := v.Index(i); s.Type() == js.TypeString {
+			out = append(out, s.String())
+		}
+	}
+	return out
 }
 
 func lockName(key string) string { return "ossup-upload:" + key }

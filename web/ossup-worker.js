@@ -147,6 +147,23 @@ function kv(store) {
 self.ossupKV = kv('checkpoints');
 self.ossupHandles = kv('handles');
 
+// ossupEarlierVersions resolves to the checkpoint ids whose kept file
+// handle is the same entry as the one kept for id: proof that they are
+// earlier versions of that file (edited since), whose interrupted uploads
+// the engine may discard. Without a handle there is no proof: [].
+self.ossupEarlierVersions = async (id) => {
+  const mine = await self.ossupHandles.get(id);
+  if (!mine || typeof mine.isSameEntry !== 'function') return [];
+  const [keys, values] = await self.ossupHandles.scan('');
+  const out = [];
+  for (let i = 0; i < keys.length; i++) {
+    const other = values[i];
+    if (keys[i] === id || !other || typeof other.isSameEntry !== 'function') continue;
+    if (await mine.isSameEntry(other).catch(() => false)) out.push(keys[i]);
+  }
+  return out;
+};
+
 // pendingWithHandles adds to each resumable upload the file handle kept for
 // it, if any.
 async function pendingWithHandles() {
