@@ -104,7 +104,7 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 	auth := &pageauth.Transport{Next: t, Ask: a.askHeaders, OnServerTime: clk.Learn}
 	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: auth, Header: headerFromJS(o.Get("headers"))}
 	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse, Lock: a.engineLock,
-		EarlierVersions: a.earlierVersions}
+		EarlierVersions: a.earlierVersions, Routes: engine.KVRoutes(idbKV{api: a.global.Get("ossupKV")})}
 	opts.Clock = clk
 	if v := o.Get("concurrency"); v.Type() == js.TypeNumber {
 		opts.Concurrency = v.Int()

@@ -84,6 +84,10 @@ type Options struct {
 	// (two DSC_0001.JPG from two cards), so nil means none is discarded:
 	// both stay pending until discarded or reaped.
 	EarlierVersions func(ctx context.Context, id string) []string
+	// Routes, when set, keeps the routes proven to pass CORS across page
+	// loads (KVRoutes beside the checkpoints), so a resume right after a
+	// reload on a flaky network gets the full Patience.
+	Routes RouteStore
 	// OnEvent, when set, receives every upload's events, in order, from
 	// one goroutine of the Engine (Upload.Events is then unused): a queue
 	// of thousands of files costs no goroutine per file.
@@ -196,7 +200,7 @@ func (e *Engine) learn(n int64, d time.Duration, conc int) {
 // through b's Transport (t if b.T is nil).
 func New(t Transport, b *Backend, o Options) *Engine {
 	o.defaults()
-	rs := &routes{}
+	rs := newRoutes(o.Routes, o.StoreTimeout)
 	bc := &Backend{BaseURL: b.BaseURL, Header: b.Header, T: b.T, Credentials: b.Credentials, Timeout: b.Timeout}
 	if bc.T == nil {
 		bc.T = t

@@ -216,3 +216,40 @@ func TestHungBackendTimesOut(t *testing.T) {
 	}
 	env.checkObject(res, data)
 }
+
+// TestProvenRoutesSurviveARestart: the routes proven in one Engine (one
+// page load) are proven for the next one over the same Options.Routes, so
+// a resume whose first UploadParts drop gets the full patience; without
+// the store they would count as a possible CORS refusal and fail after
+// MaxAttempts (before, every reload forgot them).
+func TestProvenRoutesSurviveARestart(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	routes := KVRoutes(checkpoint.NewMemoryKV())
+	o := fastOptions(nil)
+	o.Routes = routes
+	p1, d1 := writeFile(t, "first.bin", 2<<20, 51)
+	res, err := wait(t, env.engine(o).start(context.Background(), openSource(t, p1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.checkObject(res, d1)
+
+	run := func(o Options) error {
+		var left atomic.Int64
+		left.Store(8)
+		tr := &dropParts{inner: env.trans, drop: func() bool { return left.Add(-1) >= 0 }}
+		o.MaxAttempts, o.Concurrency = 2, 1
+		p, _ := writeFile(t, "second.bin", 2<<20, 52)
+		_, err := wait(t, New(tr, env.backend(), o).start(context.Background(), openSource(t, p)))
+		return err
+	}
+	if err := run(fastOptions(nil)); err == nil {
+		t.Fatal("without the stored routes, drops on a fresh engine were ridden out: the control case proves nothing")
+	}
+	o = fastOptions(nil)
+	o.Routes = routes
+	if err := run(o); err != nil {
+		t.Fatalf("with the routes proven by the earlier engine: %v", err)
+	}
+}
