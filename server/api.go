@@ -266,6 +266,9 @@ type createRequest struct {
 	Size         *int64  `json:"size"`
 	Type         string  `json:"type"`
 	LastModified int64   `json:"lastModified"`
+	// RelativePath is the file's path below the folder the user picked or
+	// dropped ("photos/2024/a.jpg", ending with name), or "".
+	RelativePath string `json:"relativePath"`
 }
 
 func credsJSON(c stscreds.Credentials) uploadapi.Credentials {
@@ -299,7 +302,11 @@ func (a *API) create(c echo.Context) error {
 	}
 	user := userOf(c)
 	now := a.Now()
-	key, err := a.Keys.Render(user.ID, f.Name, now)
+	dir, err := objectkey.RelativeDir(req.RelativePath, f.Name)
+	if err != nil {
+		return newAPIError(http.StatusBadRequest, "invalid_path", "relativePath: "+strings.TrimPrefix(err.Error(), "objectkey: "))
+	}
+	key, err := a.Keys.RenderIn(user.ID, dir, f.Name, now)
 	if err != nil {
 		return newAPIError(http.StatusBadRequest, "invalid_name", err.Error())
 	}

@@ -132,7 +132,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.JWTAudience = get("OSSUP_JWT_AUDIENCE", "")
 	c.Secret = get("OSSUP_SECRET", "")
 	c.PreviousSecret = get("OSSUP_SECRET_PREVIOUS", "")
-	c.KeyTemplate = get("OSSUP_KEY_TEMPLATE", "uploads/{user}/{date}/{random}/{name}")
+	c.KeyTemplate = get("OSSUP_KEY_TEMPLATE", "uploads/{user}/{date}/{random}/{path}{name}")
 	c.AllowedTypes = get("OSSUP_ALLOWED_TYPES", "")
 	c.AllowedExts = get("OSSUP_ALLOWED_EXTENSIONS", "")
 	c.InlineTypes = get("OSSUP_INLINE_TYPES", "")

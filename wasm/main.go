@@ -270,7 +270,7 @@ func (a *app) onLine() (on bool, err error) {
 	return a.global.Get("navigator").Get("onLine").Truthy(), nil
 }
 
-// start(id, file, handle) begins (or resumes, when a checkpoint matches) an
+// start(id, file, handle, options) begins (or resumes, when a checkpoint matches) an
 // upload. The page id is bound at once, so pause, resume and cancel sent
 // right after start are applied, whenever the engine gets the upload. It
 // then takes the Web Lock named after the file's identity: a second tab
@@ -287,7 +287,15 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 	if len(args) > 2 && args[2].Truthy() {
 		handle = args[2]
 	}
-	src, err := newBlobSource(file)
+	// The file's path below a picked or dropped folder, which the backend
+	// may put in the key; part of the file's identity.
+	path := ""
+	if len(args) > 3 && args[3].Type() == js.TypeObject {
+		if p := args[3].Get("relativePath"); p.Type() == js.TypeString {
+			path = p.String()
+		}
+	}
+	src, err := newBlobSource(file, path)
 	a.mu.Lock()
 	a.jobs[id] = j
 	if err == nil {
@@ -584,7 +592,7 @@ func (a *app) pending(js.Value, []js.Value) any {
 			}
 			e := map[string]any{
 				"id": r.ID, "name": r.File.Name, "size": float64(r.File.Size), "type": r.File.Type,
-				"lastModified": float64(r.File.LastModified), "key": r.Key,
+				"lastModified": float64(r.File.LastModified), "key": r.Key, "path": r.File.Path,
 				"bytesDone": float64(r.BytesDone), "updated": r.Updated.UnixMilli(), "verifyOnly": r.VerifyOnly,
 			}
 			if r.Damaged {

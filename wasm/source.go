@@ -35,7 +35,7 @@ const gcEvery = 16 << 20
 // newBlobSource describes file, which must be a File (a Blob with a name):
 // anything else (a plain object from a page's own bookkeeping) is refused
 // here, before the engine could call methods it lacks.
-func newBlobSource(file js.Value) (src *blobSource, err error) {
+func newBlobSource(file js.Value, path string) (src *blobSource, err error) {
 	defer recoverJS("read the file's description", &err)
 	if file.Type() != js.TypeObject || !file.InstanceOf(js.Global().Get("Blob")) || file.Get("name").Type() != js.TypeString {
 		return nil, coded("not_a_file", "not a File: upload() and resume() take a File, a FileSystemFileHandle or a pending entry with a kept handle")
@@ -49,7 +49,7 @@ func newBlobSource(file js.Value) (src *blobSource, err error) {
 		modified = int64(m.Float())
 	}
 	return &blobSource{file: file, id: checkpoint.FileIdentity{
-		Name: file.Get("name").String(), Size: int64(file.Get("size").Float()), LastModified: modified, Type: typ,
+		Name: file.Get("name").String(), Size: int64(file.Get("size").Float()), LastModified: modified, Type: typ, Path: path,
 	}}, nil
 }
 

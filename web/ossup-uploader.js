@@ -242,7 +242,7 @@ export class OssupUploader extends HTMLElement {
     this._uploader.pending().then((list) => {
       for (const p of list) {
         if (this._items.some((it) => it.pending && it.pending.id === p.id)) continue;
-        this._add({ pending: p, name: p.name, size: p.size, path: '', state: 'resumable', confirmed: p.bytesDone });
+        this._add({ pending: p, name: p.path || p.name, size: p.size, path: p.path || '', state: 'resumable', confirmed: p.bytesDone });
       }
     }, () => {});
   }
@@ -266,7 +266,7 @@ export class OssupUploader extends HTMLElement {
       const name = src.name;
       // A file that matches a resumable entry continues it (the engine
       // matches its checkpoint): the entry's row is replaced.
-      const p = this._items.find((it) => it.pending && !it.handle && it.name === name && it.size === src.size);
+      const p = this._items.find((it) => it.pending && !it.handle && it.pending.name === name && (it.pending.path || '') === path && it.size === src.size);
       if (p) this._removeItem(p);
       const it = this._add({ source: src, name: path || name, size: src.size || 0, path, group: folder, state: 'queued', confirmed: 0 });
       if (folder) folder.count++, this._renderGroup(folder);

@@ -251,7 +251,7 @@ function handle(m) {
     case 'configure': call(null, () => engine.configure(m.options)); break;
     case 'setHeaders': call(null, () => engine.setHeaders(m)); break;
     case 'headers': answered(m); break;
-    case 'start': call(m.id, () => engine.start(m.id, m.file, m.handle || null)); break;
+    case 'start': call(m.id, () => engine.start(m.id, m.file, m.handle || null, m.options || null)); break;
     case 'resumeStored': call(m.id, () => engine.resumeStored(m.id, m.key)); break;
     case 'pause': call(m.id, () => engine.pause(m.id)); break;
     case 'resume': call(m.id, () => engine.resume(m.id)); break;

@@ -128,12 +128,25 @@ export interface UploadResult {
   etag: string;
 }
 
+/** What upload() may be told besides the file. */
+export interface UploadOptions {
+  /**
+   * The file's path below a picked (webkitdirectory) or dropped folder, ending with its name, e.g.
+   * "photos/2024/a.jpg" (File.webkitRelativePath). The backend checks it (no "..", no absolute paths, control and
+   * bidi characters neutralised) and may put its folders in the key ({path} of OSSUP_KEY_TEMPLATE). Part of the
+   * file's identity: the same file in two folders is two uploads.
+   */
+  relativePath?: string;
+}
+
 export interface PendingUpload {
   /** The checkpoint's id (derived from the file's name, size, lastModified and type). */
   id: string;
   /** The file's handle, when it was uploaded from one (Chromium): resume(entry) needs no re-pick. */
   handle?: FileSystemFileHandle;
   name: string;
+  /** The relativePath it was uploaded with, if any. */
+  path?: string;
   size: number;
   type: string;
   lastModified: number;
@@ -193,13 +206,13 @@ export interface Uploader {
    */
   setHeaders(headers: HeadersInit | (() => HeadersInit | Promise<HeadersInit>)): void;
   /** Uploads a File or a FileSystemFileHandle; resumes when a checkpoint matches. */
-  upload(file: File | FileSystemFileHandle): UploadHandle;
+  upload(file: File | FileSystemFileHandle, options?: UploadOptions): UploadHandle;
   /**
    * Continues a pending upload: from its kept handle without a re-pick (the browser may ask for read
    * permission, so call it from a user gesture), or from a re-picked File matched by identity and fingerprint. An
    * entry without a kept handle cannot be resumed without its file: the handle fails with file_needed.
    */
-  resume(entry: PendingUpload | File): UploadHandle;
+  resume(entry: PendingUpload | File, options?: UploadOptions): UploadHandle;
   /** The uploads that can be resumed. Rejects with code storage_unavailable when IndexedDB cannot answer. */
   pending(): Promise<PendingUpload[]>;
   /**

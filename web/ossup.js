@@ -361,10 +361,10 @@ class Uploader {
   }
 
   // _start posts the start message for h, then what was queued behind it.
-  _start(h, file, handle) {
+  _start(h, file, handle, options) {
     h.file = file;
     h.progress = { ...h.progress, total: file.size };
-    this._post({ type: 'start', id: h.id, file, handle: handle || null });
+    this._post({ type: 'start', id: h.id, file, handle: handle || null, options: startOptions(options) });
     h._bound();
   }
 
@@ -372,9 +372,11 @@ class Uploader {
    * Starts uploading a File, or a FileSystemFileHandle (from
    * showOpenFilePicker or a drop), or resumes it when a checkpoint matches.
    * With a handle, a reload or a restarted browser can resume without the
-   * file being picked again.
+   * file being picked again. options.relativePath is the file's path below
+   * a picked or dropped folder ("photos/2024/a.jpg", ending with its name),
+   * which the backend may put in the key.
    */
-  upload(fileOrHandle) {
+  upload(fileOrHandle, options) {
     const isHandle = typeof FileSystemFileHandle !== 'undefined' && fileOrHandle instanceof FileSystemFileHandle;
     const file = isHandle ? null : fileOrHandle;
     const h = this._handle(file || { name: fileOrHandle.name, size: 0 });
@@ -382,7 +384,7 @@ class Uploader {
     // After the caller had a chance to listen.
     if (this._authWaiting) queueMicrotask(() => h._waitingIdentity && h._event({ ...h.progress, kind: 'state', state: 'unauthenticated' }));
     Promise.all([this._whoami(), isHandle ? fileOrHandle.getFile() : file])
-      .then(([, f]) => { h._waitingIdentity = false; this._start(h, f, isHandle ? fileOrHandle : null); }, (err) => h._fail(err));
+      .then(([, f]) => { h._waitingIdentity = false; this._start(h, f, isHandle ? fileOrHandle : null, options); }, (err) => h._fail(err));
     return h;
   }
 
@@ -396,8 +398,8 @@ class Uploader {
    * a kept handle cannot be resumed without its file: the handle fails with
    * file_needed.
    */
-  resume(entryOrFile) {
-    if (entryOrFile instanceof Blob) return this.upload(entryOrFile);
+  resume(entryOrFile, options) {
+    if (entryOrFile instanceof Blob) return this.upload(entryOrFile, options);
     const entry = entryOrFile || {};
     const h = this._handle({ name: entry.name, size: entry.size });
     h._entry = entry;
@@ -437,7 +439,7 @@ class Uploader {
       h._waitingIdentity = true;
       await this._whoami();
       h._waitingIdentity = false;
-      this._start(h, f, handle);
+      this._start(h, f, handle, { relativePath: entry.path });
     })().catch((err) => h._fail(err));
     return h;
   }
@@ -455,6 +457,13 @@ class Uploader {
 
   /** Stops the worker; uploads in flight stop, their checkpoints stay. */
   terminate() { this._worker.terminate(); }
+}
+
+// startOptions keeps what the worker may use of upload()'s options: only
+// plain strings cross, never a caller's object.
+function startOptions(options) {
+  const o = options || {};
+  return typeof o.relativePath === 'string' && o.relativePath ? { relativePath: o.relativePath } : null;
 }
 
 class UploadHandle extends EventTarget {

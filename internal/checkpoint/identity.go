@@ -13,13 +13,19 @@ import (
 const IDPrefix = "ossup:"
 
 // ID is the store key for a file identity: IDPrefix and the hex SHA-256 of
-// the JSON array [name, size, lastModified, type]. The fingerprint is left
-// out so a re-picked file is found by what File exposes for free; its
-// fingerprint is then compared with Record.Matches.
+// the JSON array [name, size, lastModified, type], with the path appended
+// when there is one (so IDs of files outside folders are what they always
+// were). The fingerprint is left out so a re-picked file is found by what
+// File exposes for free; its fingerprint is then compared with
+// Record.Matches.
 func ID(f FileIdentity) string {
 	// Marshalling strings and integers cannot fail; JSON keeps the fields
 	// unambiguous whatever the name contains.
-	b, _ := json.Marshal([]any{f.Name, f.Size, f.LastModified, f.Type})
+	fields := []any{f.Name, f.Size, f.LastModified, f.Type}
+	if f.Path != "" {
+		fields = append(fields, f.Path)
+	}
+	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)
 	return IDPrefix + hex.EncodeToString(sum[:])
 }

@@ -1,6 +1,8 @@
 package checkpoint
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc64"
@@ -165,6 +167,10 @@ func TestID(t *testing.T) {
 	if !strings.HasPrefix(id, IDPrefix) || len(id) != len(IDPrefix)+64 {
 		t.Fatalf("ID = %q", id)
 	}
+	// IDs of files outside folders are those of the releases before paths.
+	if id != "ossup:"+sha256Hex(`["a.txt",10,1700000000000,"text/plain"]`) {
+		t.Fatalf("ID = %q changed for a file without a path", id)
+	}
 	g := f
 	g.Fingerprint = 2
 	if ID(g) != id {
@@ -177,6 +183,9 @@ func TestID(t *testing.T) {
 		{Name: "a.txt", Size: 10, LastModified: 1700000000000, Type: "text/html"},
 		// Field boundaries cannot be shifted.
 		{Name: "a.txt\",10", Size: 10, LastModified: 1700000000000, Type: "text/plain"},
+		// The same file in two folders is two uploads.
+		{Name: "a.txt", Size: 10, LastModified: 1700000000000, Type: "text/plain", Path: "x/a.txt"},
+		{Name: "a.txt", Size: 10, LastModified: 1700000000000, Type: "text/plain", Path: "y/a.txt"},
 	}
 	seen := map[string]bool{id: true}
 	for _, v := range variants {
@@ -186,4 +195,9 @@ func TestID(t *testing.T) {
 		}
 		seen[vid] = true
 	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

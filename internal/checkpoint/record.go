@@ -99,6 +99,10 @@ type FileIdentity struct {
 	Type         string `json:"type"`
 	// Fingerprint is CRC-64/ECMA over FingerprintRanges(Size).
 	Fingerprint uint64 `json:"fingerprint"`
+	// Path is the file's path below a picked or dropped folder, ending
+	// with Name ("" for a file picked alone): two equal files in two
+	// folders are two uploads.
+	Path string `json:"path,omitempty"`
 }
 
 // Record is the resumable state of one upload. It is small and does not
@@ -275,6 +279,9 @@ func (r *Record) Matches(id FileIdentity) error {
 	}
 	if have.Type != id.Type {
 		diffs = append(diffs, fmt.Sprintf("type %q, was %q", id.Type, have.Type))
+	}
+	if have.Path != id.Path {
+		diffs = append(diffs, fmt.Sprintf("path %q, was %q", id.Path, have.Path))
 	}
 	if have.Fingerprint != id.Fingerprint {
 		diffs = append(diffs, fmt.Sprintf("fingerprint %016x, was %016x (content differs)", id.Fingerprint, have.Fingerprint))

@@ -96,6 +96,12 @@ func TestMatches(t *testing.T) {
 	if !errors.Is(err, ErrFileChanged) || !strings.Contains(err.Error(), "fingerprint") || !strings.Contains(err.Error(), "size") {
 		t.Fatalf("Matches = %v", err)
 	}
+	// The same file in another folder is another upload.
+	g := r.File
+	g.Path = "folder/" + g.Name
+	if err := r.Matches(g); !errors.Is(err, ErrFileChanged) || !strings.Contains(err.Error(), "path ") {
+		t.Fatalf("Matches(other path) = %v", err)
+	}
 }
 
 func TestAddPartAndDone(t *testing.T) {

@@ -108,6 +108,9 @@ type CreateRequest struct {
 	Type string `json:"type"`
 	// LastModified is in milliseconds since the epoch, as File.lastModified.
 	LastModified int64 `json:"lastModified"`
+	// RelativePath is the file's path below a picked or dropped folder
+	// (the identity's Path), for the backend's {path}; omitted for none.
+	RelativePath string `json:"relativePath,omitempty"`
 }
 
 // APIError is an error answer of the backend:

@@ -123,7 +123,7 @@ func (u *Upload) adopt(ctx context.Context, rec *checkpoint.Record) (ok bool, er
 func (u *Upload) createSession(ctx context.Context) error {
 	var sess *Session
 	err := u.retrier().do(ctx, "backend.create", func(ctx context.Context) error {
-		s, err := u.e.b.Create(ctx, CreateRequest{Name: u.ident.Name, Size: u.ident.Size, Type: u.ident.Type, LastModified: u.ident.LastModified})
+		s, err := u.e.b.Create(ctx, CreateRequest{Name: u.ident.Name, Size: u.ident.Size, Type: u.ident.Type, LastModified: u.ident.LastModified, RelativePath: u.ident.Path})
 		sess = s
 		return err
 	})

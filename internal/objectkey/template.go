@@ -31,18 +31,20 @@ const (
 	phRandom
 	phName
 	phExt
+	phPath
 )
 
 var placeholders = map[string]kind{
 	"user": phUser, "date": phDate, "yyyy": phYear, "mm": phMonth, "dd": phDay,
-	"random": phRandom, "name": phName, "ext": phExt,
+	"random": phRandom, "name": phName, "ext": phExt, "path": phPath,
 }
 
-// probe is what each placeholder stands for when ParseTemplate checks the
-// shape of the keys a template can produce; only {ext} may render empty.
-var probe = map[kind]string{
-	phUser: "u", phDate: "2006/01/02", phYear: "2006", phMonth: "01", phDay: "02",
-	phRandom: "r", phName: "n", phExt: "",
+// probes are what each placeholder stands for when ParseTemplate checks
+// the shape of the keys a template can produce: {ext} may render empty,
+// {path} empty (a file outside any folder) or as segments ending in '/'.
+var probes = []map[kind]string{
+	{phUser: "u", phDate: "2006/01/02", phYear: "2006", phMonth: "01", phDay: "02", phRandom: "r", phName: "n", phExt: "", phPath: ""},
+	{phUser: "u", phDate: "2006/01/02", phYear: "2006", phMonth: "01", phDay: "02", phRandom: "r", phName: "n", phExt: "", phPath: "d/e/"},
 }
 
 type part struct {
@@ -54,8 +56,10 @@ type part struct {
 //
 // Placeholders: {user} (SanitizeUserID), {date} ("YYYY/MM/DD", UTC), {yyyy},
 // {mm}, {dd}, {random} (26 random characters of [a-z2-7], 128 bits),
-// {name} (SanitizeName, cut to fit the key limit) and {ext} (Ext of the
-// sanitised name, possibly empty). A Template is safe for concurrent use.
+// {name} (SanitizeName, cut to fit the key limit), {ext} (Ext of the
+// sanitised name, possibly empty) and {path} (the folders of the file's
+// relative path, RelativeDir: "" or segments each ending in '/', so it is
+// written "{path}{name}"). A Template is safe for concurrent use.
 type Template struct {
 	src   string
 	parts []part
@@ -130,32 +134,36 @@ func ParseTemplate(s string) (*Template, error) {
 // check validates the shape of the template's keys and the placement of
 // {random} and {user}.
 func (t *Template) check() error {
-	var sk strings.Builder
 	hasRandom := false
 	t.fixed = len(t.parts)
 	for i, p := range t.parts {
-		if p.kind == literal {
-			sk.WriteString(p.text)
-			continue
-		}
-		sk.WriteString(probe[p.kind])
 		if p.kind == phRandom {
 			hasRandom = true
 		}
-		if p.kind != phUser && t.fixed == len(t.parts) {
+		if p.kind != literal && p.kind != phUser && t.fixed == len(t.parts) {
 			t.fixed = i
 		}
 	}
-	skeleton := sk.String()
-	if strings.HasPrefix(skeleton, "/") {
-		return fmt.Errorf("%w: keys must not start with '/'", ErrTemplate)
-	}
-	for seg := range strings.SplitSeq(skeleton, "/") {
-		switch seg {
-		case "":
-			return fmt.Errorf("%w: empty path segment (\"//\", a trailing '/', or a segment that is only {ext})", ErrTemplate)
-		case ".", "..":
-			return fmt.Errorf("%w: %q path segment (also from an empty {ext})", ErrTemplate, seg)
+	for _, probe := range probes {
+		var sk strings.Builder
+		for _, p := range t.parts {
+			if p.kind == literal {
+				sk.WriteString(p.text)
+			} else {
+				sk.WriteString(probe[p.kind])
+			}
+		}
+		skeleton := sk.String()
+		if strings.HasPrefix(skeleton, "/") {
+			return fmt.Errorf("%w: keys must not start with '/'", ErrTemplate)
+		}
+		for seg := range strings.SplitSeq(skeleton, "/") {
+			switch seg {
+			case "":
+				return fmt.Errorf("%w: empty path segment (\"//\", a trailing '/', a segment that is only {ext}, or {path} not followed by a name)", ErrTemplate)
+			case ".", "..":
+				return fmt.Errorf("%w: %q path segment (also from an empty {ext})", ErrTemplate, seg)
+			}
 		}
 	}
 	if !hasRandom {
@@ -181,6 +189,12 @@ func (t *Template) String() string { return t.src }
 // key fits MaxKeyLen. It fails for an empty user id, and with ErrNoRoom if
 // the rest of the key leaves no room for the name.
 func (t *Template) Render(user, name string, now time.Time) (string, error) {
+	return t.RenderIn(user, "", name, now)
+}
+
+// RenderIn is Render for a file in the folders dir, as RelativeDir
+// returns them ("" for none), which {path} stands for.
+func (t *Template) RenderIn(user, dir, name string, now time.Time) (string, error) {
 	if user == "" {
 		return "", errors.New("objectkey: empty user id")
 	}
@@ -194,6 +208,7 @@ func (t *Template) Render(user, name string, now time.Time) (string, error) {
 		phDay:    now.Format("02"),
 		phRandom: t.random(),
 		phExt:    Ext(clean),
+		phPath:   dir,
 	}
 	rest, names := 0, 0
 	for _, p := range t.parts {
