@@ -100,6 +100,9 @@ type API struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Metrics     *Metrics
+	// MetaFields are the application metadata fields an upload may carry
+	// (OSSUP_META_FIELDS).
+	MetaFields []string
 	// OSSCallback is the x-oss-callback the backend decides for the
 	// requests that store an object ("" none); see osscallback.go.
 	OSSCallback string
@@ -269,6 +272,8 @@ type createRequest struct {
 	// RelativePath is the file's path below the folder the user picked or
 	// dropped ("photos/2024/a.jpg", ending with name), or "".
 	RelativePath string `json:"relativePath"`
+	// Meta is application metadata, stored as x-oss-meta-* (MetaFields).
+	Meta map[string]string `json:"meta"`
 }
 
 func credsJSON(c stscreds.Credentials) uploadapi.Credentials {
@@ -306,6 +311,10 @@ func (a *API) create(c echo.Context) error {
 	if err != nil {
 		return newAPIError(http.StatusBadRequest, "invalid_path", "relativePath: "+strings.TrimPrefix(err.Error(), "objectkey: "))
 	}
+	meta, err := a.checkMeta(req.Meta)
+	if err != nil {
+		return err
+	}
 	key, err := a.Keys.RenderIn(user.ID, dir, f.Name, now)
 	if err != nil {
 		return newAPIError(http.StatusBadRequest, "invalid_name", err.Error())
@@ -324,7 +333,7 @@ func (a *API) create(c echo.Context) error {
 	stored := a.Policy.Store(f)
 	t := ticket.Ticket{
 		UserID: user.ID, Bucket: a.Target.Bucket, Key: key, Name: objectkey.DisplayName(f.Name), Size: f.Size,
-		ContentType: stored.ContentType, ContentDisposition: stored.ContentDisposition,
+		ContentType: stored.ContentType, ContentDisposition: stored.ContentDisposition, Meta: meta,
 		IssuedAt: now, Expires: now.Add(a.TicketTTL),
 	}
 	tok, err := a.Tickets.Sign(t)
@@ -355,6 +364,9 @@ func objectHeaders(t ticket.Ticket) uploadapi.ObjectHeaders {
 		h := map[string]string{"Content-Type": storedType(t), forbidOverwrite: "true"}
 		if t.ContentDisposition != "" {
 			h["Content-Disposition"] = t.ContentDisposition
+		}
+		for k, v := range t.Meta {
+			h[metaHeader(k)] = v
 		}
 		return h
 	}

@@ -104,6 +104,10 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 		}
 		hook = &Webhook{URL: cfg.WebhookURL, Secret: []byte(cfg.WebhookSecret), HTTPDo: client, Now: time.Now}
 	}
+	metaFields, err := ParseMetaFields(cfg.MetaFields)
+	if err != nil {
+		return nil, fmt.Errorf("OSSUP_META_FIELDS: %w", err)
+	}
 	var ossCallback string
 	if cfg.OSSCallbackURL != "" {
 		if ossCallback, err = ossCallbackParam(cfg.OSSCallbackURL, cfg.OSSCallbackBody); err != nil {
@@ -120,6 +124,7 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 		PartSize: cfg.PartSize, Concurrency: cfg.Concurrency, TicketTTL: cfg.TicketTTL,
 		Now: time.Now, Log: log, Metrics: metrics,
 		OSSCallback: ossCallback,
+		MetaFields:  metaFields,
 		WriteOnce:   &writeOnceGuard{objects: objects, prefix: tmpl.Prefix(), roleARN: cfg.RoleARN},
 	}
 	return a, nil

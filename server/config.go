@@ -77,6 +77,7 @@ type Config struct {
 	AllowedTypes    string        // OSSUP_ALLOWED_TYPES
 	AllowedExts     string        // OSSUP_ALLOWED_EXTENSIONS
 	InlineTypes     string        // OSSUP_INLINE_TYPES: shown inline, the rest stored as attachments
+	MetaFields      string        // OSSUP_META_FIELDS: application metadata an upload may carry
 	DevExpose       bool          // OSSUP_DEV_EXPOSE: dev mode may listen beyond loopback
 	MetricsToken    string        // OSSUP_METRICS_TOKEN: bearer token for /metrics from anywhere (never logged)
 	PartSize        int64         // OSSUP_PART_SIZE (bytes)
@@ -136,6 +137,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.AllowedTypes = get("OSSUP_ALLOWED_TYPES", "")
 	c.AllowedExts = get("OSSUP_ALLOWED_EXTENSIONS", "")
 	c.InlineTypes = get("OSSUP_INLINE_TYPES", "")
+	c.MetaFields = get("OSSUP_META_FIELDS", "")
 	c.CredentialScope = get("OSSUP_CREDENTIAL_SCOPE", "object")
 	c.WebhookURL = get("OSSUP_WEBHOOK_URL", "")
 	c.WebhookSecret = get("OSSUP_WEBHOOK_SECRET", "")

@@ -49,7 +49,7 @@ func orNone(s string) string {
 // for t: the size declared at create (and OSSUP_MAX_SIZE), the Content-Type
 // and Content-Disposition of the session's headers and nothing else that
 // shapes how the object is served (no Content-Encoding, Cache-Control,
-// Content-Language, Expires or user metadata), the default ACL, the
+// Content-Language, Expires, and user metadata only as decided), the default ACL, the
 // Standard storage class, an object that cannot be appended to, and no
 // encryption whose key could lock the application out (KMS).
 func (a *API) storedMismatches(t ticket.Ticket, info *ObjectInfo, acl string) []mismatch {
@@ -78,13 +78,26 @@ func (a *API) storedMismatches(t ticket.Ticket, info *ObjectInfo, acl string) []
 			ms = append(ms, mismatch{h.name, none, h.v})
 		}
 	}
+	// User metadata exactly as decided: each decided field with its value,
+	// nothing else.
+	want := map[string]string{}
+	for k, v := range t.Meta {
+		want[metaHeader(k)] = v
+	}
 	var meta []string
 	for k := range info.Meta {
 		meta = append(meta, k)
 	}
+	for k := range want {
+		if _, ok := info.Meta[k]; !ok {
+			meta = append(meta, k)
+		}
+	}
 	slices.Sort(meta)
 	for _, k := range meta {
-		ms = append(ms, mismatch{k, none, info.Meta[k]})
+		if got, ok := info.Meta[k]; want[k] != got || !ok {
+			ms = append(ms, mismatch{k, orNone(want[k]), orNone(got)})
+		}
 	}
 	switch acl {
 	case "", "default", "private":
@@ -150,7 +163,7 @@ func (a *API) objectOf(t ticket.Ticket, info *ObjectInfo) uploadapi.Object {
 	return uploadapi.Object{
 		Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: info.Size, CRC64: info.CRC64, ETag: info.ETag,
 		ContentType: info.ContentType, ContentDisposition: info.ContentDisposition, LastModified: info.LastModified.UTC(),
-		User: t.UserID, DeliveryID: deliveryID(t, info),
+		User: t.UserID, DeliveryID: deliveryID(t, info), Meta: t.Meta,
 	}
 }
 

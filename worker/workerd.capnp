@@ -52,6 +52,7 @@ const ossup :Workerd.Worker = (
     (name = "OSSUP_ALLOWED_TYPES", fromEnvironment = "OSSUP_ALLOWED_TYPES"),
     (name = "OSSUP_ALLOWED_EXTENSIONS", fromEnvironment = "OSSUP_ALLOWED_EXTENSIONS"),
     (name = "OSSUP_INLINE_TYPES", fromEnvironment = "OSSUP_INLINE_TYPES"),
+    (name = "OSSUP_META_FIELDS", fromEnvironment = "OSSUP_META_FIELDS"),
     (name = "OSSUP_PART_SIZE", fromEnvironment = "OSSUP_PART_SIZE"),
     (name = "OSSUP_CONCURRENCY", fromEnvironment = "OSSUP_CONCURRENCY"),
     (name = "OSSUP_STS_DURATION", fromEnvironment = "OSSUP_STS_DURATION"),

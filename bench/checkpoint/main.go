@@ -237,7 +237,7 @@ func (k *countKV) Delete(_ context.Context, key string) error {
 func (k *countKV) Keys(context.Context) ([]string, error) { return nil, nil }
 
 func v1Record(r *checkpoint.Record) *v1.Record {
-	return &v1.Record{File: v1.FileIdentity(r.File), Bucket: r.Bucket, Key: r.Key, Ticket: r.Ticket, UploadID: r.UploadID,
+	return &v1.Record{File: v1.FileIdentity{Name: r.File.Name, Size: r.File.Size, LastModified: r.File.LastModified, Type: r.File.Type, Fingerprint: r.File.Fingerprint}, Bucket: r.Bucket, Key: r.Key, Ticket: r.Ticket, UploadID: r.UploadID,
 		Endpoint: r.Endpoint, Region: r.Region, PartSize: r.PartSize, Created: r.Created, Updated: r.Updated}
 }
 

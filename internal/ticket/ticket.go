@@ -58,21 +58,25 @@ type Ticket struct {
 	// decided the object is stored with (ContentDisposition "" for none).
 	ContentType        string
 	ContentDisposition string
-	IssuedAt           time.Time
-	Expires            time.Time
+	// Meta is the application metadata the object is stored with, under
+	// the configured field names (nil for none).
+	Meta     map[string]string
+	IssuedAt time.Time
+	Expires  time.Time
 }
 
 // payload is the wire form; short names keep tokens small.
 type payload struct {
-	UserID      string `json:"u"`
-	Bucket      string `json:"b"`
-	Key         string `json:"k"`
-	Name        string `json:"n"`
-	Size        int64  `json:"s"`
-	ContentType string `json:"t"`
-	Disposition string `json:"d,omitempty"`
-	IssuedAt    int64  `json:"i"`
-	Expires     int64  `json:"e"`
+	UserID      string            `json:"u"`
+	Bucket      string            `json:"b"`
+	Key         string            `json:"k"`
+	Name        string            `json:"n"`
+	Size        int64             `json:"s"`
+	ContentType string            `json:"t"`
+	Disposition string            `json:"d,omitempty"`
+	Meta        map[string]string `json:"m,omitempty"`
+	IssuedAt    int64             `json:"i"`
+	Expires     int64             `json:"e"`
 }
 
 // Signer signs with its first key and verifies with all of them, so a new
@@ -106,7 +110,7 @@ func NewSigner(keys ...[]byte) (*Signer, error) {
 func (s *Signer) Sign(t Ticket) (string, error) {
 	p := payload{
 		UserID: t.UserID, Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: t.Size,
-		ContentType: t.ContentType, Disposition: t.ContentDisposition, IssuedAt: t.IssuedAt.Unix(), Expires: t.Expires.Unix(),
+		ContentType: t.ContentType, Disposition: t.ContentDisposition, Meta: t.Meta, IssuedAt: t.IssuedAt.Unix(), Expires: t.Expires.Unix(),
 	}
 	if t.IssuedAt.IsZero() {
 		return "", errors.New("ticket: IssuedAt is zero")
@@ -170,7 +174,7 @@ func (s *Signer) Verify(token string, now time.Time) (Ticket, error) {
 	}
 	t := Ticket{
 		UserID: p.UserID, Bucket: p.Bucket, Key: p.Key, Name: p.Name, Size: p.Size,
-		ContentType: p.ContentType, ContentDisposition: p.Disposition,
+		ContentType: p.ContentType, ContentDisposition: p.Disposition, Meta: p.Meta,
 		IssuedAt: time.Unix(p.IssuedAt, 0).UTC(), Expires: time.Unix(p.Expires, 0).UTC(),
 	}
 	if !now.Before(t.Expires) {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ var (
 func sample() Ticket {
 	return Ticket{
 		UserID: "alice", Bucket: "dev-bucket", Key: "uploads/alice/2024/03/07/abc/photo 照片.jpg",
-		Name: "photo 照片.jpg", Size: 123456789, ContentType: "image/jpeg", ContentDisposition: "attachment",
+		Name: "photo 照片.jpg", Size: 123456789, ContentType: "image/jpeg", ContentDisposition: "attachment", Meta: map[string]string{"albumId": "a-17"},
 		IssuedAt: t0, Expires: t0.Add(time.Hour),
 	}
 }
@@ -50,7 +51,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := sample()
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Verify = %+v, want %+v", got, want)
 	}
 }
@@ -197,7 +198,7 @@ func TestVerifyRejects(t *testing.T) {
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: Verify = %+v, %v; want %v", tc.name, got, err, tc.want)
 		}
-		if got != (Ticket{}) {
+		if !reflect.DeepEqual(got, Ticket{}) {
 			t.Errorf("%s: rejected token returned a ticket: %+v", tc.name, got)
 		}
 	}
@@ -225,7 +226,7 @@ func FuzzTicketVerify(f *testing.F) {
 			return
 		}
 		out, err := s.Verify(signed, t0)
-		if err != nil || out != in {
+		if err != nil || !reflect.DeepEqual(out, in) {
 			t.Fatalf("round trip of %+v = %+v, %v", in, out, err)
 		}
 		if _, err := s.Verify(signed, t0.Add(time.Minute)); !errors.Is(err, ErrExpired) {

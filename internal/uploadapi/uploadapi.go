@@ -84,4 +84,7 @@ type Object struct {
 	// complete of the same object answers the same id, so a receiver
 	// handles each upload once.
 	DeliveryID string `json:"deliveryId,omitempty"`
+	// Meta is the application metadata the object was stored with, under
+	// the backend's configured field names.
+	Meta map[string]string `json:"meta,omitempty"`
 }
