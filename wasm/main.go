@@ -290,12 +290,28 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 	// The file's path below a picked or dropped folder, which the backend
 	// may put in the key; part of the file's identity.
 	path := ""
+	var meta map[string]string
 	if len(args) > 3 && args[3].Type() == js.TypeObject {
 		if p := args[3].Get("relativePath"); p.Type() == js.TypeString {
 			path = p.String()
 		}
+		// Application metadata: string values only (ossup.js keeps no
+		// others), checked by the backend.
+		if m := args[3].Get("meta"); m.Type() == js.TypeObject {
+			keys := js.Global().Get("Object").Call("keys", m)
+			meta = map[string]string{}
+			for i := 0; i < keys.Length(); i++ {
+				k := keys.Index(i).String()
+				if v := m.Get(k); v.Type() == js.TypeString {
+					meta[k] = v.String()
+				}
+			}
+		}
 	}
 	src, err := newBlobSource(file, path)
+	if err == nil {
+		src.meta = meta
+	}
 	a.mu.Lock()
 	a.jobs[id] = j
 	if err == nil {

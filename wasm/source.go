@@ -22,6 +22,8 @@ import (
 type blobSource struct {
 	file js.Value
 	id   checkpoint.FileIdentity
+	// meta is upload(file, { meta }): application metadata for create.
+	meta map[string]string
 	// sinceGC counts bytes read since the last collection. Each read's
 	// ArrayBuffer stays alive until Go collects the js.Value naming it, and
 	// the Go heap barely grows while uploading, so without a nudge the
@@ -54,6 +56,9 @@ func newBlobSource(file js.Value, path string) (src *blobSource, err error) {
 }
 
 func (s *blobSource) Identity() checkpoint.FileIdentity { return s.id }
+
+// Meta is the application metadata the page gave with the file.
+func (s *blobSource) Meta() map[string]string { return s.meta }
 
 func (s *blobSource) ReadAt(ctx context.Context, p []byte, off int64) (n int, err error) {
 	defer recoverJS("read the file", &err)

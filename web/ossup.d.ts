@@ -137,6 +137,12 @@ export interface UploadOptions {
    * file's identity: the same file in two folders is two uploads.
    */
   relativePath?: string;
+  /**
+   * Application metadata, e.g. { albumId: "a-17" }: string values the backend accepts only for the fields
+   * OSSUP_META_FIELDS names (printable ASCII, at most 512 bytes each), stores as x-oss-meta-* on the object and
+   * returns from complete and in the webhook. Not kept for a resume after a reload: the session already has it.
+   */
+  meta?: Record<string, string>;
 }
 
 export interface PendingUpload {

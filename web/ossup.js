@@ -463,7 +463,14 @@ class Uploader {
 // plain strings cross, never a caller's object.
 function startOptions(options) {
   const o = options || {};
-  return typeof o.relativePath === 'string' && o.relativePath ? { relativePath: o.relativePath } : null;
+  const out = {};
+  if (typeof o.relativePath === 'string' && o.relativePath) out.relativePath = o.relativePath;
+  if (o.meta && typeof o.meta === 'object') {
+    const meta = {};
+    for (const [k, v] of Object.entries(o.meta)) if (typeof v === 'string') meta[k] = v;
+    out.meta = meta;
+  }
+  return Object.keys(out).length ? out : null;
 }
 
 class UploadHandle extends EventTarget {

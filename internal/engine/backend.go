@@ -111,6 +111,9 @@ type CreateRequest struct {
 	// RelativePath is the file's path below a picked or dropped folder
 	// (the identity's Path), for the backend's {path}; omitted for none.
 	RelativePath string `json:"relativePath,omitempty"`
+	// Meta is application metadata for the backend to check and store
+	// (OSSUP_META_FIELDS); omitted for none.
+	Meta map[string]string `json:"meta,omitempty"`
 }
 
 // APIError is an error answer of the backend:

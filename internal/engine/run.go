@@ -123,7 +123,7 @@ func (u *Upload) adopt(ctx context.Context, rec *checkpoint.Record) (ok bool, er
 func (u *Upload) createSession(ctx context.Context) error {
 	var sess *Session
 	err := u.retrier().do(ctx, "backend.create", func(ctx context.Context) error {
-		s, err := u.e.b.Create(ctx, CreateRequest{Name: u.ident.Name, Size: u.ident.Size, Type: u.ident.Type, LastModified: u.ident.LastModified, RelativePath: u.ident.Path})
+		s, err := u.e.b.Create(ctx, CreateRequest{Name: u.ident.Name, Size: u.ident.Size, Type: u.ident.Type, LastModified: u.ident.LastModified, RelativePath: u.ident.Path, Meta: sourceMeta(u.src)})
 		sess = s
 		return err
 	})
@@ -307,4 +307,12 @@ func (u *Upload) tickProgress() (stop func()) {
 		<-finished
 		u.bps.Store(0)
 	}
+}
+
+// sourceMeta is the application metadata of src, if it carries any.
+func sourceMeta(src Source) map[string]string {
+	if m, ok := src.(MetaSource); ok {
+		return m.Meta()
+	}
+	return nil
 }

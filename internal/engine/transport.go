@@ -21,6 +21,14 @@ type Source interface {
 	Slice(off, n int64) Body
 }
 
+// MetaSource is a Source that carries application metadata for the
+// backend's create call (upload(file, { meta }) in the browser); the
+// backend decides what is stored.
+type MetaSource interface {
+	Source
+	Meta() map[string]string
+}
+
 // ChunkedSource is a Source for which one large read costs much less than
 // several small ones (a browser File: every read is a round trip to the
 // browser's file thread). The engine then hashes a range through

@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
+
+	"github.com/ossup/ossup/internal/browser"
+)
+
+// TestUploadMetadata: upload(file, { meta }) from the page reaches the
+// backend's create, which lets through only OSSUP_META_FIELDS; the engine
+// sends the session's x-oss-meta-* headers, so the object is stored with
+// them and complete verifies it. A field outside the allow-list fails the
+// upload with the backend's code.
+func TestUploadMetadata(t *testing.T) {
+	inEngines(t, chromiumOnly, func(t *testing.T, e browser.Engine) {
+		srv, base := backend(t, map[string]string{"OSSUP_META_FIELDS": "albumId,title", "OSSUP_PART_SIZE": "1048576"})
+		pg := openDemo(t, e, base)
+		for _, size := range []int{300_000, 2<<20 + 5} {
+			raw, err := evalAs[string](pg, `(async () => {
+			  const f = new File([new Uint8Array(`+strconv.Itoa(size)+`).map((_, i) => (i * 7) & 255)], 'meta.bin');
+			  const h = window.ossupDemo.uploader.upload(f, { meta: { albumId: 'a-17', title: 'Summer%202024' } });
+			  return JSON.stringify(await h.done);
+			})()`)
+			if err != nil {
+				t.Fatalf("upload with meta (%d bytes): %v", size, err)
+			}
+			var res struct{ Key string }
+			if err := json.Unmarshal([]byte(raw), &res); err != nil {
+				t.Fatal(err)
+			}
+			want := make([]byte, size)
+			for i := range want {
+				want[i] = byte(i * 7)
+			}
+			if got := readBack(t, srv, res.Key); !bytes.Equal(got, want) {
+				t.Errorf("%d bytes: stored %d bytes differ", size, len(got))
+			}
+			head, err := rootOSS(srv).HeadObject(context.Background(), &oss.HeadObjectRequest{Bucket: oss.Ptr(srv.Cloud().Config.Bucket), Key: oss.Ptr(res.Key)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if head.Metadata["albumid"] != "a-17" || head.Metadata["title"] != "Summer%202024" || len(head.Metadata) != 2 {
+				t.Errorf("%d bytes: stored metadata %v", size, head.Metadata)
+			}
+		}
+		code, err := pollAs[string](pg, `(() => { if (!window.metaRefused) { window.metaRefused = 'pending';
+		    window.ossupDemo.uploader.upload(new File(['x'], 'refused.bin'), { meta: { owner: 'mallory' } }).done.then(() => { window.metaRefused = 'accepted'; }, (e) => { window.metaRefused = e.code || e.message; }); }
+		  return window.metaRefused === 'pending' ? null : window.metaRefused; })()`, time.Minute)
+		if err != nil || code != "meta_not_allowed" {
+			t.Errorf("an upload with a field outside the allow-list ended %q (%v), want meta_not_allowed", code, err)
+		}
+	})
+}
