@@ -85,6 +85,7 @@ bench: deps build worker
 	$(GO) run ./bench/sessions -rounds $(BENCHRUNS)
 	@# Engine memory for 10,000 queued files (issue 10: <= 20 MiB above idle).
 	$(GO) run ./bench/queue -files 10000
+	$(GO) run ./bench/browser -queue 10000
 	$(GO) run ./bench/worker -dir worker -rounds $(BENCHRUNS)
 	$(GO) run ./bench/assets -web web
 	@# Checkpoint CPU and bytes written over a 10,000-part upload, current format against the first, native and wasm (node).

@@ -104,7 +104,7 @@ func (a *app) configure(_ js.Value, args []js.Value) any {
 	auth := &pageauth.Transport{Next: t, Ask: a.askHeaders, OnServerTime: clk.Learn}
 	b := &engine.Backend{BaseURL: o.Get("backend").String(), T: auth, Header: headerFromJS(o.Get("headers"))}
 	opts := engine.Options{Store: a.store, WaitOnline: a.waitOnline, InUse: a.inUse, Lock: a.engineLock,
-		EarlierVersions: a.earlierVersions, Routes: engine.KVRoutes(idbKV{api: a.global.Get("ossupKV")})}
+		EarlierVersions: a.earlierVersions, OnEvent: a.onEvent, Routes: engine.KVRoutes(idbKV{api: a.global.Get("ossupKV")})}
 	opts.Clock = clk
 	if v := o.Get("concurrency"); v.Type() == js.TypeNumber {
 		opts.Concurrency = v.Int()
@@ -279,7 +279,7 @@ func (a *app) onLine() (on bool, err error) {
 // until the upload ends, so a reload resumes without a re-pick.
 func (a *app) start(_ js.Value, args []js.Value) any {
 	id := arg0(args).String()
-	j := &job{id: id, bound: make(chan struct{}), warned: map[string]bool{}}
+	j := &job{id: id, bound: make(chan struct{})}
 	var file, handle js.Value
 	if len(args) > 1 {
 		file = args[1]
@@ -342,7 +342,7 @@ func (a *app) resumeStored(_ js.Value, args []js.Value) any {
 	if len(args) > 1 && args[1].Type() == js.TypeString {
 		key = args[1].String()
 	}
-	j := &job{id: id, bound: make(chan struct{}), warned: map[string]bool{}}
+	j := &job{id: id, bound: make(chan struct{})}
 	var err error
 	a.mu.Lock()
 	a.jobs[id] = j
@@ -412,26 +412,39 @@ func (a *app) run(j *job, src *blobSource, handle js.Value) {
 	}
 	close(j.bound)
 	j.mu.Unlock()
-	var last engine.State
-	for ev := range u.Events() {
-		last = ev.Progress.State
-		if last.Final() {
-			// The final event goes out from end, after the bookkeeping, so
-			// a cancel() that follows it finds the failed upload.
-			j.mu.Lock()
-			j.u = nil
-			j.mu.Unlock()
-			a.finish(j, last)
-			a.emit(j.id, eventJS(ev))
-			if last == engine.StateDone || last == engine.StateCanceled {
-				hctx, cancel := context.WithTimeout(context.Background(), kvTimeout)
-				_, _ = awaitCall(hctx, handles, "del", j.key)
-				cancel()
-			}
-			failure = errEmitted
-			return
-		}
+	// From here on the engine's events (onEvent, from one goroutine of the
+	// engine) drive the job to its end: a queued upload holds no goroutine.
+	failure = errEmitted
+}
+
+// onEvent is the engine's Options.OnEvent: it forwards the event of the
+// upload with checkpoint key to the page and, at its final state, ends the
+// job. The final event goes out after the bookkeeping, so a cancel() that
+// follows it finds the failed upload.
+func (a *app) onEvent(key string, ev engine.Event) {
+	a.mu.Lock()
+	id, ok := a.byKey[key]
+	j := a.jobs[id]
+	a.mu.Unlock()
+	if !ok || j == nil {
+		return
+	}
+	st := ev.Progress.State
+	if ev.Kind != engine.EventState || !st.Final() {
 		a.emit(j.id, eventJS(ev))
+		return
+	}
+	j.mu.Lock()
+	j.u = nil
+	j.mu.Unlock()
+	a.finish(j, st)
+	a.emit(j.id, eventJS(ev))
+	if st == engine.StateDone || st == engine.StateCanceled {
+		go func() {
+			hctx, cancel := context.WithTimeout(context.Background(), kvTimeout)
+			defer cancel()
+			_, _ = awaitCall(hctx, a.global.Get("ossupHandles"), "del", key)
+		}()
 	}
 }
 
@@ -641,6 +654,9 @@ func (a *app) warn(id, code, message string) {
 	}
 	j.mu.Lock()
 	seen := j.warned[code]
+	if j.warned == nil {
+		j.warned = map[string]bool{} // made on the first warning: queued jobs carry none
+	}
 	j.warned[code] = true
 	j.mu.Unlock()
 	if !seen {

@@ -80,8 +80,16 @@ func main() {
 	link := flag.Float64("link-mbps", 0, "limit all connections to the local OSS together to this many MB/s each way, as one network link (0: loopback at full speed)")
 	prof := flag.String("profile", "", "write a V8 CPU profile of the engine's worker, and its top functions, for every run of ours into this directory (build the engine without -s -w to see Go function names)")
 	engine := flag.String("engine", "chromium", "browser engine: chromium, firefox or webkit (the CDP-only figures — heap split, worker profile, cold start, resume — are Chromium's)")
+	queue := flag.Int("queue", 0, "measure only the page's and the worker's memory for this many queued files (Chromium), then exit")
 	diag := flag.Bool("diag", false, "also run the diagnostic contenders (limit-xhr, limit-read-xhr) that split the gap between the limit and ours")
 	flag.Parse()
+	if *queue > 0 {
+		if err := queueBench(*queue); err != nil {
+			fmt.Fprintln(os.Stderr, "browser:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	cfg := config{Full: *full, Runs: *runs, Warmup: *warmup, ResumeRuns: *resumeRuns, ColdRuns: *coldRuns,
 		PartSize: int64(*partMiB) << 20, Concurrency: *parallel, OutDir: *out, Parent: *parent,

@@ -176,7 +176,7 @@ func (k *keeper) verified(ctx context.Context) {
 		return
 	}
 	if err := k.delete(ctx, k.u.id); err != nil {
-		k.u.log.Warn("could not delete the checkpoint of a verified upload", "err", err)
+		k.u.logger().Warn("could not delete the checkpoint of a verified upload", "err", err)
 	}
 }
 
@@ -212,7 +212,7 @@ func (k *keeper) failed(err error, stored bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), k.u.e.o.StoreTimeout)
 	defer cancel()
 	if derr := k.delete(ctx, k.u.id); derr != nil {
-		k.u.log.Warn("could not delete a checkpoint nothing can resume", "err", derr)
+		k.u.logger().Warn("could not delete a checkpoint nothing can resume", "err", derr)
 	}
 }
 

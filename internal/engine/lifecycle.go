@@ -47,9 +47,12 @@ type Upload struct {
 	src Source // nil for a verify-only upload resumed without its file
 	id  string
 	ctx context.Context
-	log *slog.Logger
-	ev  *eventQueue
-	k   *keeper
+	// log is made on first use (logger): a queued upload that never logs
+	// costs no logger.
+	log     *slog.Logger
+	logOnce sync.Once
+	ev      *eventQueue
+	k       *keeper
 
 	mu        sync.Mutex
 	state     State
@@ -99,17 +102,21 @@ type Upload struct {
 func newUpload(ctx context.Context, e *Engine, src Source, id string, ident checkpoint.FileIdentity) *Upload {
 	u := &Upload{
 		e: e, src: src, id: id, ctx: ctx,
-		log:     e.o.Logger.With("upload", shortID(id), "name", ident.Name),
 		state:   StateQueued,
 		done:    make(chan struct{}),
 		tooLate: make(chan struct{}),
 		ident:   ident,
-		sending: map[int]int64{},
 		rate:    rateWindow{span: 5 * time.Second},
 	}
 	u.ev = newEventQueue(e.sinkFor(id))
 	u.k = &keeper{u: u}
 	return u
+}
+
+// logger is the upload's logger, naming it in every line.
+func (u *Upload) logger() *slog.Logger {
+	u.logOnce.Do(func() { u.log = u.e.o.Logger.With("upload", shortID(u.id), "name", u.ident.Name) })
+	return u.log
 }
 
 func shortID(id string) string {
@@ -260,6 +267,9 @@ func (u *Upload) setSending(part int, n int64) {
 	if n == 0 {
 		delete(u.sending, part)
 	} else {
+		if u.sending == nil {
+			u.sending = map[int]int64{}
+		}
 		u.sending[part] = n
 	}
 	u.sendMu.Unlock()
@@ -275,14 +285,14 @@ func (u *Upload) setState(s State) {
 	}
 	u.state = s
 	u.mu.Unlock()
-	u.log.Debug("state", "state", s)
+	u.logger().Debug("state", "state", s)
 	u.ev.push(Event{Kind: EventState, Progress: u.Progress()})
 }
 
 // warn reports a problem the upload survives (no resume after a reload,
 // no cross-tab guard).
 func (u *Upload) warn(code, msg string) {
-	u.log.Warn(msg, "code", code)
+	u.logger().Warn(msg, "code", code)
 	u.ev.push(Event{Kind: EventWarning, Progress: u.Progress(), Code: code, Message: msg})
 }
 
@@ -300,11 +310,11 @@ func (u *Upload) finish(s State, res *Result, err error) {
 	u.sendMu.Unlock()
 	switch s {
 	case StateDone:
-		u.log.Info("upload done", "key", res.Key, "size", res.Size)
+		u.logger().Info("upload done", "key", res.Key, "size", res.Size)
 	case StateFailed:
-		u.log.Warn("upload failed", "err", err)
+		u.logger().Warn("upload failed", "err", err)
 	default:
-		u.log.Info("upload " + string(s))
+		u.logger().Info("upload " + string(s))
 	}
 	u.ev.push(Event{Kind: EventState, Progress: u.Progress(), Err: err, Result: res})
 	u.ev.close()
@@ -313,7 +323,7 @@ func (u *Upload) finish(s State, res *Result, err error) {
 }
 
 func (u *Upload) retrier() retrier {
-	return retrier{e: u.e, log: u.log, onRetry: func(op string, attempt int, delay time.Duration, err error) {
+	return retrier{e: u.e, log: u.logger(), onRetry: func(op string, attempt int, delay time.Duration, err error) {
 		u.ev.push(Event{Kind: EventRetry, Progress: u.Progress(), Err: err, Op: op, Attempt: attempt, Delay: delay})
 	}, onAuth: u.waitAuth}
 }
@@ -389,7 +399,7 @@ func (u *Upload) main() {
 func (u *Upload) safeRun(ctx context.Context) (res *Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			u.log.Error("upload crashed", "panic", p, "stack", string(debug.Stack()))
+			u.logger().Error("upload crashed", "panic", p, "stack", string(debug.Stack()))
 			res, err = nil, &UploadError{Op: "engine", Code: "engine_error", Message: fmt.Sprint(p), Err: fmt.Errorf("engine: panic: %v", p)}
 		}
 	}()
@@ -473,7 +483,7 @@ func (u *Upload) cancelNow(ctx context.Context) {
 	defer cancel()
 	err := u.k.discard(ctx)
 	if err != nil {
-		u.log.Warn("cancel could not discard everything", "err", err)
+		u.logger().Warn("cancel could not discard everything", "err", err)
 		err = fmt.Errorf("%w (%w)", ErrCanceled, err)
 	} else {
 		err = ErrCanceled

@@ -23,7 +23,7 @@ func (u *Upload) takeOver(ctx context.Context, rec *checkpoint.Record) (ok bool,
 		return false, nil
 	}
 	if rec.Endpoint == "" || rec.Region == "" {
-		u.log.Warn("checkpoint lacks the endpoint; starting over")
+		u.logger().Warn("checkpoint lacks the endpoint; starting over")
 		u.abandon(ctx, rec)
 		return false, nil
 	}
@@ -49,7 +49,7 @@ func (u *Upload) takeOver(ctx context.Context, rec *checkpoint.Record) (ok bool,
 		if errors.As(err, &ae) && ae.Code == "ticket_spent" {
 			// The backend verified this upload already (the answer was
 			// lost): only its verification is left to hear again.
-			u.log.Info("upload already verified by the backend; confirming")
+			u.logger().Info("upload already verified by the backend; confirming")
 			return true, u.storedAfterAll(ctx)
 		}
 		u.recMu.Lock()
@@ -62,7 +62,7 @@ func (u *Upload) takeOver(ctx context.Context, rec *checkpoint.Record) (ok bool,
 		}
 		// A ticket the backend no longer accepts cannot abort either: the
 		// old upload is left to the backend's janitor.
-		u.log.Warn("checkpoint's ticket refused; starting over", "err", err)
+		u.logger().Warn("checkpoint's ticket refused; starting over", "err", err)
 		u.forget(ctx)
 		return false, nil
 	}
@@ -78,10 +78,10 @@ func (u *Upload) takeOver(ctx context.Context, rec *checkpoint.Record) (ok bool,
 		if rec.Done() == rec.File.Size {
 			// Every part was acknowledged: the crash came after Complete,
 			// so only the backend's verification is left.
-			u.log.Info("multipart upload already completed; verifying")
+			u.logger().Info("multipart upload already completed; verifying")
 			return true, u.storedAfterAll(ctx)
 		}
-		u.log.Warn("multipart upload gone (aborted or expired); starting over")
+		u.logger().Warn("multipart upload gone (aborted or expired); starting over")
 		u.recMu.Lock()
 		u.rec = nil
 		u.recMu.Unlock()
@@ -96,7 +96,7 @@ func (u *Upload) takeOver(ctx context.Context, rec *checkpoint.Record) (ok bool,
 	if err := u.reconcile(ctx, server); err != nil {
 		return false, err
 	}
-	u.log.Info("resuming upload", "key", rec.Key, "uploadId", rec.UploadID, "done", rec.Done(), "size", rec.File.Size)
+	u.logger().Info("resuming upload", "key", rec.Key, "uploadId", rec.UploadID, "done", rec.Done(), "size", rec.File.Size)
 	return true, nil
 }
 
@@ -125,7 +125,7 @@ func (u *Upload) storedAfterAll(ctx context.Context) error {
 // abandon aborts rec's upload (best effort) and deletes the checkpoint.
 func (u *Upload) abandon(ctx context.Context, rec *checkpoint.Record) {
 	if err := u.e.discardRecord(ctx, u.id, rec); err != nil {
-		u.log.Warn("could not abandon the old upload", "err", err)
+		u.logger().Warn("could not abandon the old upload", "err", err)
 	}
 }
 

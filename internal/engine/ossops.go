@@ -204,7 +204,7 @@ func (u *Upload) putObject(ctx context.Context, crc uint64) error {
 			// earlier attempt whose answer was lost (or whose CRC header
 			// was damaged on the way). The backend's complete checks its
 			// size and CRC-64 against ours, and removes it if they differ.
-			u.log.Info("object already stored by an earlier attempt; verifying it")
+			u.logger().Info("object already stored by an earlier attempt; verifying it")
 			return nil
 		}
 		if err != nil {

@@ -72,7 +72,7 @@ func (u *Upload) prepare(ctx context.Context) error {
 			u.warn("checkpoint_newer", "this file's checkpoint was written by a newer version of the uploader; "+
 				"uploading again without it, and without resume")
 		} else {
-			u.log.Warn("checkpoint damaged; starting over", "err", err)
+			u.logger().Warn("checkpoint damaged; starting over", "err", err)
 			u.abandon(ctx, de.Salvage)
 		}
 		rec = nil
@@ -98,11 +98,11 @@ func (u *Upload) adopt(ctx context.Context, rec *checkpoint.Record) (ok bool, er
 		if err := rec.Matches(u.ident); err != nil {
 			// A stored object of another file of the same identity: the
 			// backend verifies or reaps it; this file starts afresh.
-			u.log.Warn("verify-only checkpoint of another file; starting over", "err", err)
+			u.logger().Warn("verify-only checkpoint of another file; starting over", "err", err)
 			u.abandon(ctx, rec)
 			return false, nil
 		}
-		u.log.Info("object already stored; verifying it")
+		u.logger().Info("object already stored; verifying it")
 		u.recMu.Lock()
 		u.rec = rec
 		u.recMu.Unlock()
@@ -112,7 +112,7 @@ func (u *Upload) adopt(ctx context.Context, rec *checkpoint.Record) (ok bool, er
 		return true, nil
 	}
 	if err := rec.Matches(u.ident); err != nil {
-		u.log.Warn("file changed since the checkpoint; starting over", "err", err)
+		u.logger().Warn("file changed since the checkpoint; starting over", "err", err)
 		u.abandon(ctx, rec)
 		return false, nil
 	}
@@ -156,7 +156,7 @@ func (u *Upload) createSession(ctx context.Context) error {
 	u.recMu.Lock()
 	u.rec = rec
 	u.recMu.Unlock()
-	u.log.Info("upload session created", "key", sess.Key, "parts", plan.Parts, "partSize", plan.PartSize, "single", plan.Single)
+	u.logger().Info("upload session created", "key", sess.Key, "parts", plan.Parts, "partSize", plan.PartSize, "single", plan.Single)
 	return nil
 }
 
@@ -234,7 +234,7 @@ func (u *Upload) transfer(ctx context.Context) error {
 		// The upload id is gone, so nothing can be re-sent. The header may
 		// have been damaged rather than the object: the backend's check,
 		// with its own keys, decides.
-		u.log.Warn("CompleteMultipartUpload reports another CRC-64 than the parts combine to; the backend will check the object",
+		u.logger().Warn("CompleteMultipartUpload reports another CRC-64 than the parts combine to; the backend will check the object",
 			"oss", crc, "local", want)
 	}
 	u.enterNoReturn()

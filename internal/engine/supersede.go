@@ -30,12 +30,12 @@ func (u *Upload) supersede(ctx context.Context) error {
 		if in := u.e.o.InUse; in != nil && in(ctx, id) {
 			continue
 		}
-		u.log.Info("discarding the interrupted upload of an earlier version of the file", "id", id)
+		u.logger().Info("discarding the interrupted upload of an earlier version of the file", "id", id)
 		if err := u.e.Discard(ctx, id); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			u.log.Warn("could not discard the earlier version's upload", "err", err)
+			u.logger().Warn("could not discard the earlier version's upload", "err", err)
 		}
 	}
 	return nil
