@@ -3,18 +3,22 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss/credentials"
@@ -130,6 +134,42 @@ func (c *apiClient) post(path string, body any, hdr ...string) apiResp {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return apiResp{resp.StatusCode, resp.Header, b}
+}
+
+// postRefused sends a body the server is expected to refuse before reading
+// it (413), over a raw connection whose answer is read while the body is
+// still being written: a server that answers and closes makes the write
+// fail (broken pipe), which net/http's client may report instead of the
+// answer when it does not arrive within its short grace (seen under load).
+func (c *apiClient) postRefused(path string, raw []byte) apiResp {
+	c.t.Helper()
+	u, err := url.Parse(c.base + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, 10*time.Second)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	var head strings.Builder
+	fmt.Fprintf(&head, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", u.RequestURI(), u.Host, len(raw))
+	if c.token != "" {
+		fmt.Fprintf(&head, "Authorization: Bearer %s\r\n", c.token)
+	}
+	head.WriteString("Connection: close\r\n\r\n")
+	go func() {
+		_, _ = conn.Write([]byte(head.String()))
+		_, _ = conn.Write(raw) // may fail once the server answered: that is the point
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		c.t.Fatalf("no answer to the refused body: %v", err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
