@@ -58,3 +58,29 @@ func TestUploadMetadata(t *testing.T) {
 		}
 	})
 }
+
+// TestWidgetMetadata: the widget's meta property (a function of the file
+// and its folder path) gives each upload its application metadata.
+func TestWidgetMetadata(t *testing.T) {
+	inEngines(t, chromiumOnly, func(t *testing.T, e browser.Engine) {
+		srv, base := backend(t, map[string]string{"OSSUP_META_FIELDS": "albumId,title"})
+		pg := openWidget(t, e, base, "")
+		if _, err := evalAs[bool](pg, `(document.querySelector('ossup-uploader').meta = ({ file, path }) => ({ albumId: 'a-9', title: encodeURIComponent(path || file.name) }), true)`); err != nil {
+			t.Fatal(err)
+		}
+		p, want := writeFile(t, t.TempDir(), "夏.bin", 1000)
+		pickWidget(pg, t, "input.files", p)
+		waitRow(pg, t, "夏.bin", "done", time.Minute)
+		res := resultFor(t, widgetResults(pg, t), "夏.bin")
+		if got := readBack(t, srv, res.Key); !bytes.Equal(got, want) {
+			t.Errorf("stored %d bytes differ", len(got))
+		}
+		head, err := rootOSS(srv).HeadObject(context.Background(), &oss.HeadObjectRequest{Bucket: oss.Ptr(srv.Cloud().Config.Bucket), Key: oss.Ptr(res.Key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head.Metadata["albumid"] != "a-9" || head.Metadata["title"] != "%E5%A4%8F.bin" {
+			t.Errorf("stored metadata %v", head.Metadata)
+		}
+	})
+}

@@ -16,6 +16,8 @@ export declare class OssupUploader extends HTMLElement {
   options: UploaderOptions;
   /** The link of a finished object; overrides the object-url attribute ({key}, {bucket}). */
   objectUrl: ((result: UploadResult) => string) | null;
+  /** Application metadata for each upload (fields the backend's OSSUP_META_FIELDS allows): an object, or a function of the file. */
+  meta: Record<string, string> | ((f: { file: File | FileSystemFileHandle; path: string }) => Record<string, string> | null) | null;
   /** The strings in use; assign a partial object to override some. */
   strings: OssupUploaderStrings;
   /** "en" or "zh-CN", from the lang attribute or navigator.language (every zh-* tag reads Simplified Chinese). */

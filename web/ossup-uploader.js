@@ -157,6 +157,7 @@ export class OssupUploader extends HTMLElement {
     this._uploader = null;
     this.options = {};
     this.objectUrl = null;
+    this.meta = null;
     const root = this.attachShadow({ mode: 'open' });
     root.adoptedStyleSheets = [styles()];
     this._hint = el('p', { part: 'hint' });
@@ -270,7 +271,7 @@ export class OssupUploader extends HTMLElement {
       if (p) this._removeItem(p);
       const it = this._add({ source: src, name: path || name, size: src.size || 0, path, group: folder, state: 'queued', confirmed: 0 });
       if (folder) folder.count++, this._renderGroup(folder);
-      this._start(it, () => this._uploader.upload(src, path ? { relativePath: path } : undefined));
+      this._start(it, () => this._uploader.upload(src, this._options(src, path)));
     }
   }
 
@@ -342,6 +343,17 @@ export class OssupUploader extends HTMLElement {
     return it;
   }
 
+  // _options are upload()'s options for a file: its folder path and the
+  // application metadata the page gives (the meta property: an object, or
+  // a function of { file, path }).
+  _options(file, path) {
+    const meta = typeof this.meta === 'function' ? this.meta({ file, path }) : this.meta;
+    const o = {};
+    if (path) o.relativePath = path;
+    if (meta) o.meta = meta;
+    return o;
+  }
+
   _lastOf(g) {
     const inGroup = this._items.filter((x) => x.group === g);
     return inGroup.length ? inGroup[inGroup.length - 1].li : g.li;
@@ -387,7 +399,11 @@ export class OssupUploader extends HTMLElement {
         else if (it.pending) this._start(it, () => this._uploader.resume(it.pending));
         break;
       case 'cancel': it.handle.cancel().catch((err) => this._announce(err.message)); break;
-      case 'retry': this._start(it, () => this._uploader.upload(it.handle.file && it.handle.file.size === it.size ? it.handle.file : it.source, it.path ? { relativePath: it.path } : undefined)); break;
+      case 'retry': {
+        const f = it.handle.file && it.handle.file.size === it.size ? it.handle.file : it.source;
+        this._start(it, () => this._uploader.upload(f, this._options(f, it.path)));
+        break;
+      }
       case 'remove': {
         const next = row.nextElementSibling || row.previousElementSibling;
         this._removeItem(it);
