@@ -20,7 +20,10 @@ type keeper struct {
 	u      *Upload
 	mu     sync.Mutex
 	warned bool
-	broken bool // the store failed: stop using it for this upload
+	broken bool // the store failed: stop saving for this upload
+	// newer: the record under this upload's id is a newer deploy's; it is
+	// never written, deleted or aborted from here.
+	newer bool
 }
 
 // ErrStoreTimeout is a Store call that did not return within
@@ -72,12 +75,18 @@ func callStore(ctx context.Context, timeout time.Duration, s checkpoint.Store, f
 	}
 }
 
-// disable stops this upload from using the store (a newer deploy's record
-// under its id must not be overwritten).
+// disable stops this upload from touching the record under its id: a newer
+// deploy's, which must not be overwritten, deleted or aborted.
 func (k *keeper) disable() {
 	k.mu.Lock()
-	k.broken = true
+	k.broken, k.newer = true, true
 	k.mu.Unlock()
+}
+
+func (k *keeper) isNewer() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.newer
 }
 
 func (k *keeper) usable() bool {
@@ -172,7 +181,9 @@ func (k *keeper) write(ctx context.Context, p *checkpoint.Part) {
 
 // verified deletes the checkpoint: the backend verified the object.
 func (k *keeper) verified(ctx context.Context) {
-	if !k.usable() {
+	// Deleted even after a storage failure: a stale record would offer a
+	// resume of a finished upload.
+	if k.isNewer() {
 		return
 	}
 	if err := k.delete(ctx, k.u.id); err != nil {
@@ -182,7 +193,7 @@ func (k *keeper) verified(ctx context.Context) {
 
 // delete removes a checkpoint (record, parts and any legacy companion).
 func (k *keeper) delete(ctx context.Context, id string) error {
-	if k.store() == nil {
+	if k.store() == nil || id == k.u.id && k.isNewer() {
 		return nil
 	}
 	return callStore(context.WithoutCancel(ctx), k.u.e.o.StoreTimeout, k.store(), func(ctx context.Context, s checkpoint.Store) error {
@@ -241,6 +252,14 @@ func (k *keeper) discard(ctx context.Context) error {
 			}
 			rec = de.Salvage
 		}
+	}
+	if k.isNewer() {
+		// Only this upload's own multipart upload is ours to end; the
+		// record under the id is the newer deploy's.
+		if rec == nil || rec.Ticket == "" || rec.UploadID == "" || rec.Phase == checkpoint.PhaseStored {
+			return nil
+		}
+		return u.e.abort(ctx, rec.Ticket, rec.UploadID)
 	}
 	return u.e.discardRecord(ctx, u.id, rec)
 }

@@ -325,3 +325,32 @@ func TestNewerCheckpointLeftAlone(t *testing.T) {
 		t.Fatalf("open uploads %v, want the newer build's %s untouched", ids, rec.UploadID)
 	}
 }
+
+// TestNewerCheckpointSurvivesCancel: canceling an upload that runs beside a
+// newer deploy's record of the same file aborts only its own multipart
+// upload; the newer record and its upload stay.
+func TestNewerCheckpointSurvivesCancel(t *testing.T) {
+	t.Parallel()
+	env := startEnv(t, nil)
+	store := checkpoint.NewMemoryStore()
+	path, _ := writeFile(t, "newer-cancel.bin", 8<<20, 14)
+	rec := crashMidway(t, env, store, path, 2<<20)
+	id := checkpoint.ID(rec.File)
+	newer := []byte(`{"format":"ossup-checkpoint","v":2,"sealed":"ed25519:..."}`)
+	store.(*checkpoint.MemoryStore).Corrupt(id, func([]byte) []byte { return newer })
+
+	env.setFaults(slow)
+	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
+	waitFor(t, "a second multipart upload", func() bool { return len(env.multipartUploads()) == 2 && u.Progress().BytesConfirmed > 0 })
+	if err := u.Cancel(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	env.setFaults(faults.Config{})
+	b, ok, _ := store.(*checkpoint.MemoryStore).KV().Get(context.Background(), checkpoint.RecordKey(id))
+	if !ok || string(b) != string(newer) {
+		t.Fatalf("cancel removed the newer deploy's record: %q %v", b, ok)
+	}
+	if ids := env.multipartUploads(); !slices.Equal(ids, []string{rec.UploadID}) {
+		t.Fatalf("open uploads %v, want only the newer build's %s", ids, rec.UploadID)
+	}
+}
