@@ -134,6 +134,13 @@ func (q *eventQueue) close() {
 }
 
 func (q *eventQueue) channel() <-chan Event {
+	if q.sink != nil {
+		// The events go to Options.OnEvent: nothing would ever come here,
+		// so a reader gets a closed channel rather than one that never ends.
+		ch := make(chan Event)
+		close(ch)
+		return ch
+	}
 	q.mu.Lock()
 	if !q.started {
 		q.started = true
