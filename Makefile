@@ -55,6 +55,8 @@ deps:
 	npm ci --prefix tests/alioss --no-audit --no-fund
 	@# Vite, for e2e's npm package test (it installs the app again from npm's cache).
 	npm ci --prefix tests/viteapp --no-audit --no-fund
+	@# axe-core, for the widget's accessibility check in the browser tests.
+	npm ci --prefix tests/axe --no-audit --no-fund
 	@# npm install, not ci: the registry lacks workerd's macOS/Windows builds of this
 	@# version, so ci refuses the lock; install leaves it unchanged.
 	npm install --prefix worker --no-audit --no-fund
