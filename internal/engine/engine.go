@@ -249,12 +249,7 @@ func (e *Engine) ResumeStored(ctx context.Context, id string) (*Upload, error) {
 	if e.o.Store == nil {
 		return nil, ErrFileNeeded
 	}
-	var rec *checkpoint.Record
-	err := callStore(ctx, e.o.StoreTimeout, e.o.Store, func(ctx context.Context, s checkpoint.Store) error {
-		r, err := s.Load(ctx, id)
-		rec = r
-		return err
-	})
+	rec, err := e.load(ctx, id)
 	if err != nil {
 		if errors.Is(err, checkpoint.ErrNotFound) || checkpoint.AsDamaged(err) != nil {
 			return nil, ErrFileNeeded
@@ -432,15 +427,18 @@ func (e *Engine) Discard(ctx context.Context, id string) error {
 	if u != nil {
 		return u.Cancel(ctx)
 	}
+	return e.discardStored(ctx, id)
+}
+
+// discardStored discards the checkpoint under id as the Store has it: the
+// multipart upload it (or what can be salvaged of it) names is aborted, the
+// checkpoint deleted. A newer deploy's record is refused (a *DamagedError
+// with Newer), never touched.
+func (e *Engine) discardStored(ctx context.Context, id string) error {
 	if e.o.Store == nil {
 		return nil
 	}
-	var rec *checkpoint.Record
-	err := callStore(ctx, e.o.StoreTimeout, e.o.Store, func(ctx context.Context, s checkpoint.Store) error {
-		r, err := s.Load(ctx, id)
-		rec = r
-		return err
-	})
+	rec, err := e.load(ctx, id)
 	switch de := checkpoint.AsDamaged(err); {
 	case errors.Is(err, checkpoint.ErrNotFound):
 		return nil
@@ -452,6 +450,17 @@ func (e *Engine) Discard(ctx context.Context, id string) error {
 		return fmt.Errorf("engine: discard %s: %w", id, err)
 	}
 	return e.discardRecord(ctx, id, rec)
+}
+
+// load reads the record under id with the store's deadline.
+func (e *Engine) load(ctx context.Context, id string) (*checkpoint.Record, error) {
+	var rec *checkpoint.Record
+	err := callStore(ctx, e.o.StoreTimeout, e.o.Store, func(ctx context.Context, s checkpoint.Store) error {
+		r, err := s.Load(ctx, id)
+		rec = r
+		return err
+	})
+	return rec, err
 }
 
 // discardRecord aborts rec's multipart upload through the backend (an

@@ -240,18 +240,14 @@ func (k *keeper) discard(ctx context.Context) error {
 		rec = &r
 	}
 	u.recMu.Unlock()
-	if rec == nil && k.store() != nil {
-		err := callStore(ctx, u.e.o.StoreTimeout, k.store(), func(ctx context.Context, s checkpoint.Store) error {
-			r, err := s.Load(ctx, u.id)
-			rec = r
-			return err
-		})
-		if de := checkpoint.AsDamaged(err); de != nil {
-			if de.Newer {
-				return nil // a newer deploy's record: not ours to end
-			}
-			rec = de.Salvage
+	if rec == nil && !k.isNewer() {
+		// Nothing in memory: the Store's record (or its salvage) says what
+		// to abort; a newer deploy's is not ours to end.
+		err := u.e.discardStored(ctx, u.id)
+		if de := checkpoint.AsDamaged(err); de != nil && de.Newer {
+			return nil
 		}
+		return err
 	}
 	if k.isNewer() {
 		// Only this upload's own multipart upload is ours to end; the
