@@ -56,6 +56,25 @@ func dataBytes(srv *server.Server) int64 {
 	return s["UploadPart"].BytesIn + s["PutObject"].BytesIn
 }
 
+// completingDuringOutage opens the demo on a backend whose webhook
+// receiver is down and picks a file of seed's bytes, returning once the
+// upload is completing (its object stored, complete answered 502).
+func completingDuringOutage(t *testing.T, e browser.Engine, seed uint64, name string) (*webhookReceiver, *server.Server, *tab, []byte) {
+	t.Helper()
+	hook := newWebhookReceiver(t)
+	srv, base := verifyBackend(t, hook)
+	pg := openDemo(t, e, base)
+	data := noise(seed, rpSize)
+	path := filepath.Join(t.TempDir(), name)
+	writeWithTime(t, path, data, time.Now().Add(-time.Hour))
+	hook.down.Store(true)
+	pickFiles(pg, t, path)
+	if _, err := pollAs[bool](pg, `(h => h && h.state === 'completing')((window.ossupDemo||{handles:[]}).handles[0])`, time.Minute); err != nil {
+		t.Fatalf("never completing: %v", err)
+	}
+	return hook, srv, pg, data
+}
+
 // TestBackendOutageDuringComplete: the backend answers 5xx for 60 s while
 // complete runs (the application's webhook receiver is down for a
 // deploy). The upload waits it out and ends done once it recovers, nothing
@@ -71,17 +90,7 @@ func TestBackendOutageDuringComplete(t *testing.T) {
 func testBackendOutageDuringComplete(t *testing.T, e browser.Engine) {
 	t.Run("waited out", func(t *testing.T) {
 		t.Parallel()
-		hook := newWebhookReceiver(t)
-		srv, base := verifyBackend(t, hook)
-		pg := openDemo(t, e, base)
-		data := noise(21, rpSize)
-		path := filepath.Join(t.TempDir(), "outage.bin")
-		writeWithTime(t, path, data, time.Now().Add(-time.Hour))
-		hook.down.Store(true)
-		pickFiles(pg, t, path)
-		if _, err := pollAs[bool](pg, `(h => h && h.state === 'completing')((window.ossupDemo||{handles:[]}).handles[0])`, time.Minute); err != nil {
-			t.Fatalf("never completing: %v", err)
-		}
+		hook, srv, pg, data := completingDuringOutage(t, e, 21, "outage.bin")
 		sent := dataBytes(srv)
 		time.Sleep(60 * time.Second)
 		if s, _ := evalAs[string](pg, `window.ossupDemo.handles[0].state`); s != "completing" {
@@ -99,19 +108,11 @@ func testBackendOutageDuringComplete(t *testing.T, e browser.Engine) {
 	})
 	t.Run("reloaded during it", func(t *testing.T) {
 		t.Parallel()
-		hook := newWebhookReceiver(t)
-		srv, base := verifyBackend(t, hook)
-		pg := openDemo(t, e, base)
-		data := noise(22, rpSize)
-		path := filepath.Join(t.TempDir(), "reloaded.bin")
-		writeWithTime(t, path, data, time.Now().Add(-time.Hour))
-		hook.down.Store(true)
-		pickFiles(pg, t, path)
-		if _, err := pollAs[bool](pg, `(h => h && h.state === 'completing')((window.ossupDemo||{handles:[]}).handles[0])`, time.Minute); err != nil {
-			t.Fatalf("never completing: %v", err)
-		}
-		for hook.calls.Load() < 2 {
-			time.Sleep(100 * time.Millisecond)
+		hook, srv, pg, data := completingDuringOutage(t, e, 22, "reloaded.bin")
+		for deadline := time.Now().Add(time.Minute); hook.calls.Load() < 2; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the backend never called the webhook twice")
+			}
 		}
 		sent := dataBytes(srv)
 		if err := pg.reload(); err != nil {
