@@ -297,26 +297,43 @@ func TestLocks(t *testing.T) {
 	}
 }
 
-// TestResumedProgressStartsFromCheckpoint: a resumed upload's first
-// events show what the checkpoint confirmed, not 0.
+// TestResumedProgressStartsFromCheckpoint: while a resumed upload is
+// still checking (ListParts held back here), its progress already shows
+// what the checkpoint confirmed, not 0 (before, the figure was set only
+// once reconciliation ended).
 func TestResumedProgressStartsFromCheckpoint(t *testing.T) {
 	t.Parallel()
 	env := startEnv(t, nil)
 	store := checkpoint.NewMemoryStore()
 	path, _ := writeFile(t, "figures.bin", 8<<20, 43)
 	old := crashMidway(t, env, store, path, 2<<20)
-	u := env.engine(fastOptions(store)).start(context.Background(), openSource(t, path))
-	rec := record(u)
+	listing := make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	tr := transportFunc(func(ctx context.Context, r *Request) (*Response, error) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL, "uploadId=") {
+			once.Do(func() { close(listing) })
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return env.trans.Do(ctx, r)
+	})
+	u := New(tr, env.backend(), fastOptions(store)).start(context.Background(), openSource(t, path))
+	select {
+	case <-listing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the resumed upload never listed its parts")
+	}
+	p := u.Progress()
+	close(release)
+	if p.State != StateChecking || p.BytesConfirmed != old.Done() {
+		t.Fatalf("while checking: %+v, want the checkpoint's %d bytes confirmed", p, old.Done())
+	}
 	if _, err := wait(t, u); err != nil {
 		t.Fatal(err)
-	}
-	for _, ev := range rec.all() {
-		if ev.Progress.State == StateUploading || ev.Progress.State == StateCompleting {
-			break
-		}
-		if ev.Progress.State == StateChecking && ev.Progress.BytesConfirmed == 0 && ev.Kind == EventProgress {
-			t.Fatalf("checking shows 0 bytes; the checkpoint had %d", old.Done())
-		}
 	}
 }
 
