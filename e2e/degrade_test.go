@@ -94,4 +94,19 @@ func testChromiumOnlyFeaturesDegrade(t *testing.T, e browser.Engine) {
 		t.Fatalf("uploaded %q", res[0].Name)
 	}
 	checkStored(t, srv, res[0], want)
+
+	// The upload's row and the redrawn resumable list bring buttons of
+	// their own: none of them is dead either.
+	after, err := evalAs[features](pg, featuresJS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Buttons) == 0 {
+		t.Error("the finished upload's row shows no buttons")
+	}
+	for _, btn := range after.Buttons {
+		if !btn.Handled {
+			t.Errorf("after the upload, button %q does nothing", btn.Text)
+		}
+	}
 }
