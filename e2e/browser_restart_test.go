@@ -14,7 +14,7 @@ import (
 func openDemoIn(t *testing.T, e browser.Engine, base, profile string) *tab {
 	t.Helper()
 	pg := launch(t, e, browser.Options{Profile: profile}, 2*time.Minute)
-	if err := pg.navigate(base + "/"); err != nil {
+	if err := pg.navigate(base + labPage); err != nil {
 		t.Fatal(err)
 	}
 	waitEngine(pg, t)

@@ -143,7 +143,7 @@ func testSecondTabCannotDrive(t *testing.T, e browser.Engine) {
 	}
 	// A second tab of the same browser (same profile, same locks).
 	second := first.newTab()
-	if err := second.navigate(base + "/"); err != nil {
+	if err := second.navigate(base + labPage); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pollAs[bool](second, `document.getElementById('engine-status').textContent.startsWith('engine ready')`, 45*time.Second); err != nil {

@@ -19,7 +19,7 @@ func TestEngineBootsInWorker(t *testing.T) {
 func testEngineBootsInWorker(t *testing.T, e browser.Engine) {
 	_, base := backend(t, nil)
 	pg := launch(t, e, browser.Options{}, 90*time.Second)
-	if err := pg.navigate(base + "/"); err != nil {
+	if err := pg.navigate(base + labPage); err != nil {
 		t.Fatal(err)
 	}
 	status, err := pollAs[string](pg, `(t => t.startsWith('engine ready') || t.startsWith('engine fail') ? t : null)(document.getElementById('engine-status').textContent)`, 45*time.Second)

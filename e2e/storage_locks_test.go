@@ -55,7 +55,7 @@ func testNoWebLocksStillUploads(t *testing.T, e browser.Engine) {
 	pg := openLab(t, e, insecure, browser.Options{HostAliases: []string{alias}})
 	for _, origin := range []string{insecure, base} {
 		if origin == base {
-			if err := pg.navigate(base + "/"); err != nil {
+			if err := pg.navigate(base + labPage); err != nil {
 				t.Fatal(err)
 			}
 			installLab(pg, t)
@@ -125,7 +125,7 @@ func testOldTabDoesNotBlockStorage(t *testing.T, e browser.Engine) {
 })`); err != nil {
 		t.Fatal(err)
 	}
-	if err := pg.navigate(base + "/"); err != nil {
+	if err := pg.navigate(base + labPage); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pollAs[bool](pg, `document.getElementById('engine-status').textContent.startsWith('engine ready')`, 45*time.Second); err != nil {

@@ -90,6 +90,11 @@ func waitResults(pg *tab, t testing.TB, n int, timeout time.Duration) []pageResu
 
 // openDemo opens the demo page in a new browser of engine e and waits for
 // the engine to be ready. The test's page steps share a 4 min deadline.
+// labPage is the page most browser tests drive: web/lab.html, the page
+// module's plain API with a file input (#files) and window.ossupDemo. The
+// page a user sees at / is the widget (web/index.html).
+const labPage = "/lab.html"
+
 func openDemo(t testing.TB, e browser.Engine, base string) *tab {
 	t.Helper()
 	return openDemoWith(t, e, base, browser.Options{})
@@ -98,7 +103,7 @@ func openDemo(t testing.TB, e browser.Engine, base string) *tab {
 func openDemoWith(t testing.TB, e browser.Engine, base string, opts browser.Options) *tab {
 	t.Helper()
 	pg := launch(t, e, opts, 4*time.Minute)
-	if err := pg.navigate(base + "/"); err != nil {
+	if err := pg.navigate(base + labPage); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pollAs[bool](pg, `document.getElementById('engine-status').textContent.startsWith('engine ready')`, 45*time.Second); err != nil {

@@ -159,7 +159,7 @@ func resultFor(t testing.TB, rs []widgetResult, name string) widgetResult {
 func openWidget(t testing.TB, e browser.Engine, base, query string) *tab {
 	t.Helper()
 	pg := launch(t, e, browser.Options{}, 4*time.Minute)
-	if err := pg.navigate(base + "/widget.html" + query); err != nil {
+	if err := pg.navigate(base + "/" + query); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pollAs[bool](pg, `(w => !!(w && w.uploader))(document.querySelector('ossup-uploader'))`, 30*time.Second); err != nil {

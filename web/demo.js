@@ -1,6 +1,7 @@
-// The demo page: pick or drop files, watch them upload, pause, resume,
-// cancel; after a reload, see what can be resumed. Exposes window.ossupDemo
-// for the browser tests.
+// The lab page (lab.html): the page module's plain API without the widget.
+// Pick or drop files, watch them upload, pause, resume, cancel; after a
+// reload, see what can be resumed. Exposes window.ossupDemo for the browser
+// tests and the console. The page at / is the widget (index.html).
 
 const fmtBytes = (n) => {
   const u = ['B', 'KB', 'MB', 'GB', 'TB'];

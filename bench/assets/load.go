@@ -65,7 +65,7 @@ func timeLoad(ctx context.Context, exe, base string) (loadTime, error) {
 	}
 	tab, cancelStep := context.WithDeadline(tab, deadline)
 	defer cancelStep()
-	if err := chromedp.Do(tab, chromedp.Navigate(base+"/")); err != nil {
+	if err := chromedp.Do(tab, chromedp.Navigate(base+"/lab.html")); err != nil {
 		return loadTime{}, err
 	}
 	ready, err := chromedp.Run(tab, chromedp.Poll[float64](

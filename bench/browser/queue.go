@@ -61,7 +61,7 @@ func queueBench(n int) error {
 	if err != nil {
 		return err
 	}
-	if err := pg.Navigate(ctx, be.base+"/"); err != nil {
+	if err := pg.Navigate(ctx, be.base+"/lab.html"); err != nil {
 		return err
 	}
 	var ready bool
