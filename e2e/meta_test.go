@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"mime"
 	"strconv"
 	"testing"
 	"time"
@@ -60,12 +61,13 @@ func TestUploadMetadata(t *testing.T) {
 }
 
 // TestWidgetMetadata: the widget's meta property (a function of the file
-// and its folder path) gives each upload its application metadata.
+// and its folder path) gives each upload its application metadata; a
+// Chinese title is stored RFC 2047-encoded.
 func TestWidgetMetadata(t *testing.T) {
 	inEngines(t, chromiumOnly, func(t *testing.T, e browser.Engine) {
 		srv, base := backend(t, map[string]string{"OSSUP_META_FIELDS": "albumId,title"})
 		pg := openWidget(t, e, base, "")
-		if _, err := evalAs[bool](pg, `(document.querySelector('ossup-uploader').meta = ({ file, path }) => ({ albumId: 'a-9', title: encodeURIComponent(path || file.name) }), true)`); err != nil {
+		if _, err := evalAs[bool](pg, `(document.querySelector('ossup-uploader').meta = ({ file, path }) => ({ albumId: 'a-9', title: '相册 ' + (path || file.name) }), true)`); err != nil {
 			t.Fatal(err)
 		}
 		p, want := writeFile(t, t.TempDir(), "夏.bin", 1000)
@@ -79,7 +81,7 @@ func TestWidgetMetadata(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if head.Metadata["albumid"] != "a-9" || head.Metadata["title"] != "%E5%A4%8F.bin" {
+		if head.Metadata["albumid"] != "a-9" || head.Metadata["title"] != mime.BEncoding.Encode("UTF-8", "相册 夏.bin") {
 			t.Errorf("stored metadata %v", head.Metadata)
 		}
 	})

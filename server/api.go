@@ -315,7 +315,10 @@ func (a *API) create(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := a.Keys.RenderIn(user.ID, dir, f.Name, now)
+	key, err := a.Keys.RenderWith(user.ID, dir, f.Name, meta, now)
+	if errors.Is(err, objectkey.ErrMissingMeta) {
+		return newAPIError(http.StatusBadRequest, "missing_meta", strings.TrimPrefix(err.Error(), "objectkey: ")+": every upload must carry it in meta")
+	}
 	if err != nil {
 		return newAPIError(http.StatusBadRequest, "invalid_name", err.Error())
 	}
@@ -333,7 +336,7 @@ func (a *API) create(c echo.Context) error {
 	stored := a.Policy.Store(f)
 	t := ticket.Ticket{
 		UserID: user.ID, Bucket: a.Target.Bucket, Key: key, Name: objectkey.DisplayName(f.Name), Size: f.Size,
-		ContentType: stored.ContentType, ContentDisposition: stored.ContentDisposition, Meta: meta,
+		ContentType: stored.ContentType, ContentDisposition: stored.ContentDisposition, Path: objectkey.DisplayName(req.RelativePath), Meta: meta,
 		IssuedAt: now, Expires: now.Add(a.TicketTTL),
 	}
 	tok, err := a.Tickets.Sign(t)
@@ -366,7 +369,7 @@ func objectHeaders(t ticket.Ticket) uploadapi.ObjectHeaders {
 			h["Content-Disposition"] = t.ContentDisposition
 		}
 		for k, v := range t.Meta {
-			h[metaHeader(k)] = v
+			h[metaHeader(k)] = metaValue(v)
 		}
 		return h
 	}

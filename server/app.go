@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,6 +108,11 @@ func newApp(cfg Config, secret []byte, hc DoFunc, log *slog.Logger, metrics *Met
 	metaFields, err := ParseMetaFields(cfg.MetaFields)
 	if err != nil {
 		return nil, fmt.Errorf("OSSUP_META_FIELDS: %w", err)
+	}
+	for _, f := range tmpl.MetaFields() {
+		if !slices.ContainsFunc(metaFields, func(m string) bool { return strings.EqualFold(m, f) }) {
+			return nil, fmt.Errorf("OSSUP_KEY_TEMPLATE: {meta.%s} names a field OSSUP_META_FIELDS does not allow (%q)", f, cfg.MetaFields)
+		}
 	}
 	var ossCallback string
 	if cfg.OSSCallbackURL != "" {

@@ -3,7 +3,9 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"mime"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -96,7 +98,9 @@ func TestMetadataEndToEnd(t *testing.T) {
 		code, want string
 	}{
 		{map[string]string{"albumId": "1", "owner": "mallory", "acl": "x"}, "meta_not_allowed", "acl, owner are not allowed; allowed: albumId, title"},
-		{map[string]string{"title": "夏天"}, "invalid_meta", "U+590F"},
+		{map[string]string{"title": "a\u202etxt.exe"}, "invalid_meta", "U+202E"},
+		{map[string]string{"title": "=?UTF-8?b?eA==?="}, "invalid_meta", "RFC 2047"},
+		{map[string]string{"title": "zero\u200bwidth"}, "invalid_meta", "U+200B"},
 		{map[string]string{"title": "a\r\nx-oss-acl: public-read"}, "invalid_meta", "U+000D"},
 		{map[string]string{"title": ""}, "invalid_meta", "empty"},
 		{map[string]string{"title": " padded"}, "invalid_meta", "space"},
@@ -156,5 +160,83 @@ func TestMetadataRefusedWithoutAllowList(t *testing.T) {
 		if _, err := ParseMetaFields(bad); err == nil {
 			t.Errorf("ParseMetaFields(%q) accepted", bad)
 		}
+	}
+}
+
+// TestMetadataInUTF8AndInKeys: a non-ASCII value (a Chinese title) is
+// accepted; the session's header carries it RFC 2047-encoded (HTTP header
+// values are ASCII), the object stores that, complete verifies it, and
+// complete's answer and the webhook give the original text back, with the
+// file's relativePath. {meta.albumId} in the key template puts the field in
+// the key sanitised as names are; an upload without it is refused with 400
+// missing_meta, and a template naming a field outside OSSUP_META_FIELDS
+// does not start.
+func TestMetadataInUTF8AndInKeys(t *testing.T) {
+	sink := &webhookSink{}
+	hook := httptest.NewServer(sink)
+	defer hook.Close()
+	b := startBackend(t, merge(tokenAuth, map[string]string{
+		"OSSUP_META_FIELDS": "albumId,title", "OSSUP_KEY_TEMPLATE": "albums/{user}/{meta.albumId}/{random}/{path}{name}",
+		"OSSUP_WEBHOOK_URL": hook.URL, "OSSUP_WEBHOOK_SECRET": hookSecret,
+	}))
+	alice := b.client(t, aliceToken)
+	title := "夏天的海 🌊, 2024 — a long title that needs more than one encoded word to fit RFC 2047's 75 characters"
+	data := []byte("summer")
+	r := alice.post("/api/v1/uploads", map[string]any{"name": "海.jpg", "size": len(data), "relativePath": "相册/夏/海.jpg",
+		"meta": map[string]string{"albumId": "家庭/../2024", "title": title}})
+	var s uploadapi.Session
+	if r.Status != 201 || json.Unmarshal(r.Body, &s) != nil {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	if !strings.HasPrefix(s.Key, "albums/alice/家庭_.._2024/") || !strings.HasSuffix(s.Key, "/相册/夏/海.jpg") {
+		t.Errorf("key %q: want the album id sanitised in it, then the folders", s.Key)
+	}
+	h := s.Headers.PutObject["x-oss-meta-title"]
+	for _, c := range h {
+		if c < 0x20 || c > 0x7e {
+			t.Fatalf("session header x-oss-meta-title %q is not printable ASCII", h)
+		}
+	}
+	if got, err := new(mime.WordDecoder).DecodeHeader(h); err != nil || got != title || !strings.HasPrefix(h, "=?UTF-8?b?") {
+		t.Errorf("x-oss-meta-title %q decodes to %q (%v), want the title", h, got, err)
+	}
+	if s.Headers.PutObject["x-oss-meta-albumid"] != "=?UTF-8?b?5a625bqtLy4uLzIwMjQ=?=" {
+		t.Errorf("x-oss-meta-albumid %q", s.Headers.PutObject["x-oss-meta-albumid"])
+	}
+	if err := uploadWith(s, data, withSessionMeta(s, nil)); err != nil {
+		t.Fatal(err)
+	}
+	head, err := rootOSS(b.srv.Cloud()).HeadObject(context.Background(), &oss.HeadObjectRequest{Bucket: oss.Ptr(s.Bucket), Key: oss.Ptr(s.Key)})
+	if err != nil || head.Metadata["title"] != h {
+		t.Fatalf("stored title %q (%v), want %q", head.Metadata["title"], err, h)
+	}
+	r = alice.post("/api/v1/uploads/complete", map[string]any{"ticket": s.Ticket, "size": len(data), "crc64": crcString(data)})
+	var obj uploadapi.Object
+	if r.Status != 200 || json.Unmarshal(r.Body, &obj) != nil || obj.Meta["title"] != title || obj.Meta["albumId"] != "家庭/../2024" || obj.RelativePath != "相册/夏/海.jpg" {
+		t.Fatalf("complete: %d %s", r.Status, r.Body)
+	}
+	sink.mu.Lock()
+	var ev struct{ Object uploadapi.Object }
+	if len(sink.bodies) == 1 {
+		_ = json.Unmarshal(sink.bodies[0], &ev)
+	}
+	sink.mu.Unlock()
+	if ev.Object.Meta["title"] != title || ev.Object.RelativePath != "相册/夏/海.jpg" {
+		t.Errorf("webhook object: meta %v, relativePath %q", ev.Object.Meta, ev.Object.RelativePath)
+	}
+
+	for _, meta := range []map[string]string{nil, {"title": "t"}} {
+		r := alice.post("/api/v1/uploads", map[string]any{"name": "a.jpg", "size": 1, "meta": meta})
+		if r.Status != 400 || r.code() != "missing_meta" || !strings.Contains(string(r.Body), "albumId") {
+			t.Errorf("meta %v under a {meta.albumId} template: %d %s, want 400 missing_meta", meta, r.Status, r.Body)
+		}
+	}
+	cfg, err := LoadConfig(env(map[string]string{"OSSUP_META_FIELDS": "title", "OSSUP_KEY_TEMPLATE": "albums/{user}/{meta.albumId}/{random}/{name}",
+		"OSSUP_DATA_DIR": t.TempDir(), "OSSUP_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_OSS_ADDR": "127.0.0.1:0", "OSSUP_LOCAL_STS_ADDR": "127.0.0.1:0"}))
+	if err == nil {
+		_, err = New(cfg, nil)
+	}
+	if err == nil || !strings.Contains(err.Error(), "{meta.albumId}") {
+		t.Errorf("a template naming a field outside OSSUP_META_FIELDS: %v", err)
 	}
 }

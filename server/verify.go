@@ -82,7 +82,7 @@ func (a *API) storedMismatches(t ticket.Ticket, info *ObjectInfo, acl string) []
 	// nothing else.
 	want := map[string]string{}
 	for k, v := range t.Meta {
-		want[metaHeader(k)] = v
+		want[metaHeader(k)] = metaValue(v)
 	}
 	var meta []string
 	for k := range info.Meta {
@@ -163,7 +163,7 @@ func (a *API) objectOf(t ticket.Ticket, info *ObjectInfo) uploadapi.Object {
 	return uploadapi.Object{
 		Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: info.Size, CRC64: info.CRC64, ETag: info.ETag,
 		ContentType: info.ContentType, ContentDisposition: info.ContentDisposition, LastModified: info.LastModified.UTC(),
-		User: t.UserID, DeliveryID: deliveryID(t, info), Meta: t.Meta,
+		User: t.UserID, DeliveryID: deliveryID(t, info), RelativePath: t.Path, Meta: t.Meta,
 	}
 }
 

@@ -139,8 +139,8 @@ export interface UploadOptions {
   relativePath?: string;
   /**
    * Application metadata, e.g. { albumId: "a-17" }: string values the backend accepts only for the fields
-   * OSSUP_META_FIELDS names (printable ASCII, at most 512 bytes each), stores as x-oss-meta-* on the object and
-   * returns from complete and in the webhook. Not kept for a resume after a reload: the session already has it.
+   * OSSUP_META_FIELDS names (UTF-8 text such as a Chinese title, at most 512 bytes each), stores as x-oss-meta-*
+   * on the object (non-ASCII values RFC 2047-encoded) and returns as given from complete and in the webhook. Not kept for a resume after a reload: the session already has it.
    */
   meta?: Record<string, string>;
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,7 +33,16 @@ const (
 	phName
 	phExt
 	phPath
+	phMeta
 )
+
+// MaxMetaSegmentBytes bounds what one {meta.<field>} puts in a key (after
+// SanitizeName), so application metadata cannot crowd out the file name.
+const MaxMetaSegmentBytes = 128
+
+// ErrMissingMeta reports that a template with {meta.<field>} was rendered
+// for an upload without that field.
+var ErrMissingMeta = errors.New("objectkey: the key template needs a metadata field the upload lacks")
 
 var placeholders = map[string]kind{
 	"user": phUser, "date": phDate, "yyyy": phYear, "mm": phMonth, "dd": phDay,
@@ -43,13 +53,27 @@ var placeholders = map[string]kind{
 // the shape of the keys a template can produce: {ext} may render empty,
 // {path} empty (a file outside any folder) or as segments ending in '/'.
 var probes = []map[kind]string{
-	{phUser: "u", phDate: "2006/01/02", phYear: "2006", phMonth: "01", phDay: "02", phRandom: "r", phName: "n", phExt: "", phPath: ""},
-	{phUser: "u", phDate: "2006/01/02", phYear: "2006", phMonth: "01", phDay: "02", phRandom: "r", phName: "n", phExt: "", phPath: "d/e/"},
+	{phUser: "u", phDate: "2006/01/02", phYear: "2006", phMonth: "01", phDay: "02", phRandom: "r", phName: "n", phExt: "", phPath: "", phMeta: "m"},
+	{phUser: "u", phDate: "2006/01/02", phYear: "2006", phMonth: "01", phDay: "02", phRandom: "r", phName: "n", phExt: "", phPath: "d/e/", phMeta: "m"},
 }
 
 type part struct {
 	kind kind
-	text string // literal text
+	text string // literal text, or the field of {meta.<field>}
+}
+
+// metaField is the form of a field name in {meta.<field>}, as
+// OSSUP_META_FIELDS has them.
+func metaField(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Template renders object keys such as "uploads/{user}/{date}/{random}/{name}".
@@ -59,7 +83,10 @@ type part struct {
 // {name} (SanitizeName, cut to fit the key limit), {ext} (Ext of the
 // sanitised name, possibly empty) and {path} (the folders of the file's
 // relative path, RelativeDir: "" or segments each ending in '/', so it is
-// written "{path}{name}"). A Template is safe for concurrent use.
+// written "{path}{name}") and {meta.<field>} (the upload's application
+// metadata field, matched without case, sanitised as names are and cut to
+// MaxMetaSegmentBytes; an upload without it cannot be given a key,
+// ErrMissingMeta). A Template is safe for concurrent use.
 type Template struct {
 	src   string
 	parts []part
@@ -107,11 +134,17 @@ func ParseTemplate(s string) (*Template, error) {
 			}
 			name := s[i+1 : i+end]
 			k, ok := placeholders[name]
-			if !ok {
+			field, isMeta := strings.CutPrefix(name, "meta.")
+			switch {
+			case isMeta && metaField(field):
+				k = phMeta
+			case isMeta:
+				return nil, fmt.Errorf("%w: {%s}: metadata field names are letters, digits and '-', at most 64", ErrTemplate, name)
+			case !ok:
 				return nil, fmt.Errorf("%w: unknown placeholder {%s}", ErrTemplate, name)
 			}
 			flush()
-			parts = append(parts, part{kind: k})
+			parts = append(parts, part{kind: k, text: field})
 			i += end + 1
 			continue
 		case r == '}':
@@ -195,6 +228,24 @@ func (t *Template) Render(user, name string, now time.Time) (string, error) {
 // RenderIn is Render for a file in the folders dir, as RelativeDir
 // returns them ("" for none), which {path} stands for.
 func (t *Template) RenderIn(user, dir, name string, now time.Time) (string, error) {
+	return t.RenderWith(user, dir, name, nil, now)
+}
+
+// MetaFields returns the fields the template's {meta.<field>} placeholders
+// name, in order, each once.
+func (t *Template) MetaFields() []string {
+	var out []string
+	for _, p := range t.parts {
+		if p.kind == phMeta && !slices.ContainsFunc(out, func(f string) bool { return strings.EqualFold(f, p.text) }) {
+			out = append(out, p.text)
+		}
+	}
+	return out
+}
+
+// RenderWith is RenderIn for an upload with application metadata meta,
+// which {meta.<field>} stands for.
+func (t *Template) RenderWith(user, dir, name string, meta map[string]string, now time.Time) (string, error) {
 	if user == "" {
 		return "", errors.New("objectkey: empty user id")
 	}
@@ -210,11 +261,26 @@ func (t *Template) RenderIn(user, dir, name string, now time.Time) (string, erro
 		phExt:    Ext(clean),
 		phPath:   dir,
 	}
+	metaVals := map[string]string{}
+	for _, f := range t.MetaFields() {
+		v := ""
+		for k, mv := range meta {
+			if strings.EqualFold(k, f) {
+				v = mv
+			}
+		}
+		if v == "" {
+			return "", fmt.Errorf("%w: %q (for {meta.%s})", ErrMissingMeta, f, f)
+		}
+		metaVals[strings.ToLower(f)] = SanitizeName(v, MaxMetaSegmentBytes)
+	}
 	rest, names := 0, 0
 	for _, p := range t.parts {
 		switch p.kind {
 		case literal:
 			rest += len(p.text)
+		case phMeta:
+			rest += len(metaVals[strings.ToLower(p.text)])
 		case phName:
 			names++
 		default:
@@ -229,9 +295,12 @@ func (t *Template) RenderIn(user, dir, name string, now time.Time) (string, erro
 	}
 	var b strings.Builder
 	for _, p := range t.parts {
-		if p.kind == literal {
+		switch p.kind {
+		case literal:
 			b.WriteString(p.text)
-		} else {
+		case phMeta:
+			b.WriteString(metaVals[strings.ToLower(p.text)])
+		default:
 			b.WriteString(vals[p.kind])
 		}
 	}

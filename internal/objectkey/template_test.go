@@ -200,3 +200,42 @@ func FuzzTemplateRender(f *testing.F) {
 		}
 	})
 }
+
+// TestRenderWithMeta: {meta.<field>} puts the upload's metadata field in
+// the key, matched without case and sanitised as names are (no '/', no
+// "..", no controls or bidi overrides, cut to MaxMetaSegmentBytes); an
+// upload without the field gets no key; malformed field names do not
+// parse, and {meta.x} cannot stand in for {user}/ (it is per upload).
+func TestRenderWithMeta(t *testing.T) {
+	tpl := mustParse(t, "albums/{user}/{meta.albumId}/{random}/{path}{name}")
+	if got := tpl.MetaFields(); len(got) != 1 || got[0] != "albumId" {
+		t.Errorf("MetaFields() = %v", got)
+	}
+	for _, tc := range []struct {
+		meta map[string]string
+		want string
+	}{
+		{map[string]string{"albumId": "a-17"}, "a-17"},
+		{map[string]string{"albumid": "夏天 2024"}, "夏天 2024"},
+		{map[string]string{"ALBUMID": "../../etc"}, "_.._etc"},
+		{map[string]string{"albumId": "x\u202eexe.txt"}, "x_exe.txt"},
+		{map[string]string{"albumId": ".."}, "_"},
+		{map[string]string{"albumId": strings.Repeat("长", 200)}, strings.Repeat("长", MaxMetaSegmentBytes/3)},
+	} {
+		got, err := tpl.RenderWith("alice", "trip/", "a.jpg", tc.meta, now)
+		want := "albums/alice/" + tc.want + "/rrrrrrrrrrrrrrrrrrrrrrrrrr/trip/a.jpg"
+		if err != nil || got != want {
+			t.Errorf("meta %v: %q, %v; want %q", tc.meta, got, err, want)
+		}
+	}
+	for _, meta := range []map[string]string{nil, {"title": "t"}, {"albumId": ""}} {
+		if _, err := tpl.RenderWith("alice", "", "a.jpg", meta, now); !errors.Is(err, ErrMissingMeta) || !strings.Contains(err.Error(), "albumId") {
+			t.Errorf("meta %v: %v, want ErrMissingMeta naming albumId", meta, err)
+		}
+	}
+	for _, bad := range []string{"u/{user}/{meta.}/{random}", "u/{user}/{meta.a_b}/{random}", "u/{user}/{meta.-x}/{random}", "u/{meta.a}/{user}/{random}"} {
+		if _, err := ParseTemplate(bad); !errors.Is(err, ErrTemplate) {
+			t.Errorf("ParseTemplate(%q) = %v, want ErrTemplate", bad, err)
+		}
+	}
+}

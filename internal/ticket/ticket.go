@@ -58,6 +58,9 @@ type Ticket struct {
 	// decided the object is stored with (ContentDisposition "" for none).
 	ContentType        string
 	ContentDisposition string
+	// Path is the file's path below the folder the user picked or
+	// dropped ("" for none), for complete's answer and the webhook.
+	Path string
 	// Meta is the application metadata the object is stored with, under
 	// the configured field names (nil for none).
 	Meta     map[string]string
@@ -74,6 +77,7 @@ type payload struct {
 	Size        int64             `json:"s"`
 	ContentType string            `json:"t"`
 	Disposition string            `json:"d,omitempty"`
+	Path        string            `json:"p,omitempty"`
 	Meta        map[string]string `json:"m,omitempty"`
 	IssuedAt    int64             `json:"i"`
 	Expires     int64             `json:"e"`
@@ -110,7 +114,7 @@ func NewSigner(keys ...[]byte) (*Signer, error) {
 func (s *Signer) Sign(t Ticket) (string, error) {
 	p := payload{
 		UserID: t.UserID, Bucket: t.Bucket, Key: t.Key, Name: t.Name, Size: t.Size,
-		ContentType: t.ContentType, Disposition: t.ContentDisposition, Meta: t.Meta, IssuedAt: t.IssuedAt.Unix(), Expires: t.Expires.Unix(),
+		ContentType: t.ContentType, Disposition: t.ContentDisposition, Path: t.Path, Meta: t.Meta, IssuedAt: t.IssuedAt.Unix(), Expires: t.Expires.Unix(),
 	}
 	if t.IssuedAt.IsZero() {
 		return "", errors.New("ticket: IssuedAt is zero")
@@ -174,7 +178,7 @@ func (s *Signer) Verify(token string, now time.Time) (Ticket, error) {
 	}
 	t := Ticket{
 		UserID: p.UserID, Bucket: p.Bucket, Key: p.Key, Name: p.Name, Size: p.Size,
-		ContentType: p.ContentType, ContentDisposition: p.Disposition, Meta: p.Meta,
+		ContentType: p.ContentType, ContentDisposition: p.Disposition, Path: p.Path, Meta: p.Meta,
 		IssuedAt: time.Unix(p.IssuedAt, 0).UTC(), Expires: time.Unix(p.Expires, 0).UTC(),
 	}
 	if !now.Before(t.Expires) {
@@ -193,7 +197,11 @@ func (p payload) check() error {
 	case p.Expires <= p.IssuedAt:
 		return errors.New("ticket: Expires must be at least a second after IssuedAt")
 	}
-	for _, f := range []string{p.UserID, p.Bucket, p.Key, p.Name, p.ContentType, p.Disposition} {
+	fields := []string{p.UserID, p.Bucket, p.Key, p.Name, p.ContentType, p.Disposition, p.Path}
+	for k, v := range p.Meta {
+		fields = append(fields, k, v)
+	}
+	for _, f := range fields {
 		if !utf8.ValidString(f) {
 			// JSON would silently replace the bytes, so the ticket would not
 			// say what was signed.

@@ -84,7 +84,13 @@ type Object struct {
 	// complete of the same object answers the same id, so a receiver
 	// handles each upload once.
 	DeliveryID string `json:"deliveryId,omitempty"`
+	// RelativePath is the file's path below the folder the user picked or
+	// dropped, as the create call gave it (absent for a file outside any
+	// folder): the key holds it sanitised, this is the original.
+	RelativePath string `json:"relativePath,omitempty"`
 	// Meta is the application metadata the object was stored with, under
-	// the backend's configured field names.
+	// the backend's configured field names, as the create call gave it
+	// (values in UTF-8; the object's x-oss-meta-* holds non-ASCII values
+	// RFC 2047-encoded).
 	Meta map[string]string `json:"meta,omitempty"`
 }
