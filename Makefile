@@ -13,7 +13,7 @@ BIN       := bin
 GOROOT_JS := $(shell $(GO) env GOROOT)
 SUDO      := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all build run localcloud test vet fuzz deps bench clean worker pack
+.PHONY: all build run localcloud test vet fuzz deps bench clean worker pack screenshots
 
 all: build
 
@@ -37,6 +37,12 @@ FORCE:
 # pack: the npm package of the browser side (web/package.json), bin/ossup-<version>.tgz.
 pack: web/engine.wasm web/wasm_exec.js
 	mkdir -p $(BIN) && cd web && npm pack --pack-destination ../$(BIN)
+
+# screenshots: the widget's states (empty, error with hint, done with links, uploading,
+# paused, resumable after a reload, and Chinese), taken in Chromium by the browser test
+# that drives them (e2e TestWidgetScenarios), into docs/screenshots for the README.
+screenshots:
+	OSSUP_SCREENSHOTS=$(CURDIR)/docs/screenshots OSSUP_BROWSERS=chromium $(GO) test -count=1 -run 'TestWidgetScenarios$$' ./e2e
 
 run: build
 	$(BIN)/ossup

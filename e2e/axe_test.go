@@ -20,7 +20,11 @@ func axeViolations(pg *tab, t testing.TB) []string {
 	if err != nil {
 		t.Fatalf("axe-core is not installed (run make deps: npm ci --prefix tests/axe): %v", err)
 	}
-	if _, err := evalAs[bool](pg, `(() => { if (!window.axe) (0, eval)(`+strconv.Quote(string(src))+`); return !!window.axe; })()`); err != nil {
+	// The source goes in the evaluated script itself, not through eval:
+	// the page's CSP has no 'unsafe-eval', and WebKit applies it to an eval
+	// inside a WebDriver script (Chromium and Firefox do not).
+	if _, err := evalAs[bool](pg, `(() => { if (!window.axe) { `+string(src)+`
+} return !!window.axe; })()`); err != nil {
 		t.Fatalf("load axe-core: %v", err)
 	}
 	raw, err := evalAs[string](pg, `axe.run(document, { resultTypes: ['violations'] }).then(r => JSON.stringify(r.violations.flatMap(v => v.nodes.map(n => v.id + ': ' + JSON.stringify(n.target) + ' ' + n.failureSummary)))) `)

@@ -360,11 +360,45 @@ func TestWidgetLanguageFromNavigator(t *testing.T) {
 }
 
 // pickWidget picks files through one of the widget's inputs ("input.files"
-// or "input.folder"), inside its shadow root.
+// or "input.folder"), inside its shadow root. WebKit's WebDriver finds
+// elements in the document only, so there the files are picked, as real
+// files from disk, in an input of the page's own (light DOM) and dropped
+// on the widget's drop zone with a DataTransfer holding them, made in the
+// page: the widget's real drop path, with the browser's own File objects.
 func pickWidget(pg *tab, t testing.TB, input string, paths ...string) {
 	t.Helper()
-	if err := pg.p.SetFiles(pg.ctx, "ossup-uploader >>> "+input, paths...); err != nil {
+	if pg.b.Engine() != browser.WebKit {
+		if err := pg.p.SetFiles(pg.ctx, "ossup-uploader >>> "+input, paths...); err != nil {
+			t.Fatalf("pick files: %v", err)
+		}
+		return
+	}
+	if input != "input.files" {
+		t.Fatalf("pickWidget %s: WebKit's WebDriver cannot pick a folder; drop one (dropFolder)", input)
+	}
+	if _, err := evalAs[bool](pg, `(() => {
+	  if (document.getElementById('e2e-pick')) return true;
+	  const i = Object.assign(document.createElement('input'), { type: 'file', multiple: true, id: 'e2e-pick', hidden: true });
+	  i.addEventListener('change', () => {
+	    const dt = new DataTransfer();
+	    for (const f of i.files) dt.items.add(f);
+	    const ev = typeof DragEvent === 'function' ? new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: dt }) : new Event('drop', { bubbles: true, cancelable: true });
+	    if (!ev.dataTransfer) Object.defineProperty(ev, 'dataTransfer', { value: dt });
+	    document.querySelector('ossup-uploader').shadowRoot.querySelector('[part~=dropzone]').dispatchEvent(ev);
+	    window.ossupPicked = (window.ossupPicked || 0) + dt.files.length;
+	    i.value = '';
+	  });
+	  document.body.append(i);
+	  return true;
+	})()`); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := evalAs[int](pg, `window.ossupPicked || 0`)
+	if err := pg.p.SetFiles(pg.ctx, "#e2e-pick", paths...); err != nil {
 		t.Fatalf("pick files: %v", err)
+	}
+	if _, err := pollAs[bool](pg, `(window.ossupPicked || 0) >= `+strconv.Itoa(before+len(paths)), 10*time.Second); err != nil {
+		t.Fatalf("the picked files were not dropped on the widget: %v", err)
 	}
 }
 

@@ -139,7 +139,8 @@ type Page interface {
 	// with " >>> " ("ossup-uploader >>> input.files"), for inputs inside a
 	// custom element.
 	SetFiles(ctx context.Context, selector string, paths ...string) error
-	// Screenshot returns a PNG of the page's viewport.
+	// Screenshot returns a PNG of the page's viewport (Chromium's: of the
+	// whole page).
 	Screenshot(ctx context.Context) ([]byte, error)
 	// SetOffline cuts the page, and its workers, off the network (or
 	// reconnects them): requests fail as without a network, and where the

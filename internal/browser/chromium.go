@@ -288,10 +288,20 @@ func (p *chromiumPage) SetFiles(ctx context.Context, selector string, paths ...s
 	return nil
 }
 
+// Screenshot captures the whole page, beyond the viewport (the small
+// headless window cuts a list of uploads off), or the viewport when the
+// page cannot say its size.
 func (p *chromiumPage) Screenshot(ctx context.Context) ([]byte, error) {
+	params := page.CaptureScreenshotParams{}
+	var size struct{ W, H float64 }
+	if p.Eval(ctx, `({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight })`, &size) == nil && size.W > 0 && size.H > 0 {
+		beyond := true
+		params.CaptureBeyondViewport = &beyond
+		params.Clip = &page.Viewport{Width: size.W, Height: size.H, Scale: 1}
+	}
 	var png []byte
 	err := p.do(ctx, chromedp.Func(func(c context.Context, _ *chromedp.Target) error {
-		r, err := chromedp.Call(c, page.CaptureScreenshot, page.CaptureScreenshotParams{})
+		r, err := chromedp.Call(c, page.CaptureScreenshot, params)
 		png = r.Data
 		return err
 	}))
