@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"syscall/js"
 	"time"
@@ -52,15 +53,45 @@ type job struct {
 	u       *engine.Upload
 	paused  bool
 	cancel  bool
-	// bound is closed once u is set or the job ended without an engine
-	// upload (refused by the lock, not a file...).
-	bound  chan struct{}
-	warned map[string]bool
+	// isBound: u is set or the job ended without an engine upload
+	// (refused by the lock, not a file...). bound is closed then; it is
+	// made only for a cancel that must wait (boundChan): 10,000 queued
+	// files carry none.
+	isBound bool
+	bound   chan struct{}
+	warned  map[string]bool
+}
+
+// markBoundLocked records that the job is bound; j.mu is held.
+func (j *job) markBoundLocked() {
+	if j.isBound {
+		return
+	}
+	j.isBound = true
+	if j.bound != nil {
+		close(j.bound)
+	}
+}
+
+// boundChan is closed once the job is bound.
+func (j *job) boundChan() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.bound == nil {
+		j.bound = make(chan struct{})
+		if j.isBound {
+			close(j.bound)
+		}
+	}
+	return j.bound
 }
 
 // jobKey is the context key of the page id of the upload a call works for
 // (the KV's warnings find their upload by it).
 type jobKey struct{}
+
+// gcPercent is the Go heap's GOGC in the worker (main).
+const gcPercent = 25
 
 // Deadlines of the waits the page cannot see.
 const (
@@ -69,6 +100,12 @@ const (
 )
 
 func main() {
+	// Wasm linear memory never shrinks, so the heap's high-water mark is
+	// what the worker keeps: a heap goal of 1.5× live instead of 2× keeps
+	// a burst of queued files (10,000 from a folder drop) within bounds.
+	// The cost is small: the live heap is a few MiB, and file reads already
+	// force a collection every 32 MiB (blobSource).
+	debug.SetGCPercent(gcPercent)
 	a := &app{jobs: map[string]*job{}, byKey: map[string]string{}, failed: map[string]string{}, global: js.Global()}
 	a.store = checkpoint.NewKVStore(idbKV{api: a.global.Get("ossupKV"), trouble: a.storageTrouble})
 	api := js.Global().Get("Object").New()
@@ -279,7 +316,7 @@ func (a *app) onLine() (on bool, err error) {
 // until the upload ends, so a reload resumes without a re-pick.
 func (a *app) start(_ js.Value, args []js.Value) any {
 	id := arg0(args).String()
-	j := &job{id: id, bound: make(chan struct{})}
+	j := &job{id: id}
 	var file, handle js.Value
 	if len(args) > 1 {
 		file = args[1]
@@ -342,7 +379,7 @@ func (a *app) resumeStored(_ js.Value, args []js.Value) any {
 	if len(args) > 1 && args[1].Type() == js.TypeString {
 		key = args[1].String()
 	}
-	j := &job{id: id, bound: make(chan struct{})}
+	j := &job{id: id}
 	var err error
 	a.mu.Lock()
 	a.jobs[id] = j
@@ -401,7 +438,7 @@ func (a *app) run(j *job, src *blobSource, handle js.Value) {
 		u, err = eng.Start(ctx, src)
 	}
 	if err != nil {
-		close(j.bound)
+		j.markBoundLocked()
 		j.mu.Unlock()
 		failure = err
 		return
@@ -410,8 +447,17 @@ func (a *app) run(j *job, src *blobSource, handle js.Value) {
 	if j.paused {
 		u.Pause()
 	}
-	close(j.bound)
+	j.markBoundLocked()
 	j.mu.Unlock()
+	a.mu.Lock()
+	if id := u.ID(); j.key == id && a.byKey[j.key] == j.id {
+		// The same id as the engine's, to keep one copy of it per file
+		// (80 bytes each).
+		delete(a.byKey, j.key)
+		j.key = id
+		a.byKey[id] = j.id
+	}
+	a.mu.Unlock()
 	// From here on the engine's events (onEvent, from one goroutine of the
 	// engine) drive the job to its end: a queued upload holds no goroutine.
 	failure = errEmitted
@@ -470,11 +516,9 @@ func (a *app) finish(j *job, s engine.State) {
 // end finishes job j: err (unless errEmitted) fails it before or outside
 // the engine.
 func (a *app) end(j *job, err error) {
-	select {
-	case <-j.bound:
-	default:
-		close(j.bound)
-	}
+	j.mu.Lock()
+	j.markBoundLocked()
+	j.mu.Unlock()
 	if errors.Is(err, errEmitted) {
 		return
 	}
@@ -540,7 +584,7 @@ func (a *app) cancel(_ js.Value, args []js.Value) any {
 		j.cancel = true
 		j.mu.Unlock()
 		select {
-		case <-j.bound:
+		case <-j.boundChan():
 		case <-ctx.Done():
 			return nil, coded("timeout", "the upload did not start within %v; cancel again", cancelTimeout)
 		}

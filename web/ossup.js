@@ -481,10 +481,28 @@ class UploadHandle extends EventTarget {
     this.file = file;
     this.state = 'queued';
     this.progress = { bytesConfirmed: 0, bytesSending: 0, total: file.size || 0, bytesPerSec: 0, etaSeconds: 0 };
-    this.done = new Promise((resolve, reject) => { this._done = { resolve, reject }; });
-    this.done.catch(() => {}); // a caller may only listen to events
     // Control messages wait here until the start message is posted.
     this._queue = [];
+  }
+
+  /**
+   * Settles with the upload's result, or rejects with its error. Made on
+   * first use: a long queue of handles nobody awaits carries no promises.
+   */
+  get done() {
+    if (!this._donePromise) {
+      this._donePromise = new Promise((resolve, reject) => { this._done = { resolve, reject }; });
+      this._donePromise.catch(() => {}); // a caller may only listen to events
+      if (this._outcome) this._settle(this._outcome);
+    }
+    return this._donePromise;
+  }
+
+  _settle(outcome) {
+    this._outcome = outcome;
+    if (!this._done) return;
+    if (outcome.err) this._done.reject(outcome.err);
+    else this._done.resolve(outcome.result);
   }
 
   _bound() {
@@ -528,14 +546,14 @@ class UploadHandle extends EventTarget {
       this.state = 'failed';
       this._end();
       this.dispatchEvent(new CustomEvent('error', { detail: err }));
-      this._done.reject(err);
+      this._settle({ err });
     } else if (this.state === 'done') {
       this._end();
       this.dispatchEvent(new CustomEvent('done', { detail: ev.result }));
-      this._done.resolve(ev.result);
+      this._settle({ result: ev.result });
     } else if (this.state === 'canceled') {
       this._end();
-      this._done.reject(Object.assign(new Error('upload canceled'), { code: 'canceled' }));
+      this._settle({ err: Object.assign(new Error('upload canceled'), { code: 'canceled' }) });
     }
   }
 

@@ -276,6 +276,12 @@ func (e *Engine) admitNew(ctx context.Context, src Source, id string, ident chec
 	e.active[id] = u
 	e.mu.Unlock()
 	u.ev.push(Event{Kind: EventState, Progress: u.Progress()})
+	if ctx.Done() == nil {
+		// A context that can never end (the worker's) needs no watcher:
+		// skipping it saves each queued upload about 250 bytes.
+		e.enqueue(u)
+		return u, nil
+	}
 	context.AfterFunc(ctx, func() {
 		// A queued or paused upload has no run to notice the end.
 		e.dequeue(u)
@@ -294,7 +300,8 @@ func (e *Engine) admitNew(ctx context.Context, src Source, id string, ident chec
 // allow.
 func (e *Engine) enqueue(u *Upload) {
 	e.mu.Lock()
-	if e.active[u.id] == u && !slices.Contains(e.queue, u) {
+	if e.active[u.id] == u && !u.inQueue {
+		u.inQueue = true
 		e.queue = append(e.queue, u)
 	}
 	e.mu.Unlock()
@@ -304,8 +311,11 @@ func (e *Engine) enqueue(u *Upload) {
 // dequeue takes u out of the queue (paused, canceled while waiting).
 func (e *Engine) dequeue(u *Upload) {
 	e.mu.Lock()
-	if i := slices.Index(e.queue, u); i >= 0 {
-		e.queue = slices.Delete(e.queue, i, i+1)
+	if u.inQueue {
+		u.inQueue = false
+		if i := slices.Index(e.queue, u); i >= 0 {
+			e.queue = slices.Delete(e.queue, i, i+1)
+		}
 	}
 	e.mu.Unlock()
 }
@@ -316,7 +326,9 @@ func (e *Engine) schedule() {
 	e.mu.Lock()
 	for e.runningN < e.o.MaxUploads && len(e.queue) > 0 {
 		u := e.queue[0]
+		e.queue[0] = nil // the backing array must not keep ended uploads
 		e.queue = e.queue[1:]
+		u.inQueue = false
 		e.runningN++
 		start = append(start, u)
 	}
@@ -339,8 +351,11 @@ func (e *Engine) forget(u *Upload) {
 	if e.active[u.id] == u {
 		delete(e.active, u.id)
 	}
-	if i := slices.Index(e.queue, u); i >= 0 {
-		e.queue = slices.Delete(e.queue, i, i+1)
+	if u.inQueue {
+		u.inQueue = false
+		if i := slices.Index(e.queue, u); i >= 0 {
+			e.queue = slices.Delete(e.queue, i, i+1)
+		}
 	}
 	e.mu.Unlock()
 }
@@ -351,15 +366,6 @@ func (e *Engine) running(id string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.active[id] != nil
-}
-
-// sinkFor returns the event sink of upload id, or nil (events then go to
-// Upload.Events).
-func (e *Engine) sinkFor(id string) func(Event) {
-	if e.sink == nil {
-		return nil
-	}
-	return func(ev Event) { e.sink.push(id, ev) }
 }
 
 // PendingUpload is an interrupted upload in the Store.

@@ -75,10 +75,16 @@ type Event struct {
 // pump goroutine, started by the first Events call, feeds the channel, and
 // consecutive progress events are coalesced while the reader is behind.
 type eventQueue struct {
-	sink    func(Event) // set: events go to the Engine's dispatcher
-	mu      sync.Mutex
+	sink   *dispatcher // set: events go to the Engine's dispatcher, as id's
+	id     string
+	mu     sync.Mutex
+	closed bool
+	p      *pumpState // without a sink, made by the first push
+}
+
+// pumpState is the queue of an eventQueue without a sink (under its mu).
+type pumpState struct {
 	items   []Event
-	closed  bool
 	started bool
 	signal  chan struct{}
 	out     chan Event
@@ -87,9 +93,14 @@ type eventQueue struct {
 // newEventQueue returns a queue; its channels are made by the first
 // channel call, so thousands of queued uploads delivering to a sink carry
 // none.
-func newEventQueue(sink func(Event)) *eventQueue {
-	return &eventQueue{sink: sink}
+func newEventQueue(sink *dispatcher, id string) *eventQueue {
+	q := &eventQueue{}
+	q.init(sink, id)
+	return q
 }
+
+// init readies a queue in place (an Upload holds its queue by value).
+func (q *eventQueue) init(sink *dispatcher, id string) { q.sink, q.id = sink, id }
 
 func (q *eventQueue) push(ev Event) {
 	q.mu.Lock()
@@ -99,28 +110,40 @@ func (q *eventQueue) push(ev Event) {
 	}
 	if q.sink != nil {
 		// Under q.mu, so events of one upload keep their order.
-		q.sink(ev)
+		q.sink.push(q.id, ev)
 		q.mu.Unlock()
 		return
 	}
-	if n := len(q.items); ev.Kind == EventProgress && n > 0 && q.items[n-1].Kind == EventProgress {
-		q.items[n-1] = ev
+	p := q.pump()
+	if n := len(p.items); ev.Kind == EventProgress && n > 0 && p.items[n-1].Kind == EventProgress {
+		p.items[n-1] = ev
 	} else {
-		q.items = append(q.items, ev)
+		p.items = append(p.items, ev)
 	}
 	q.mu.Unlock()
 	q.notify()
 }
 
+// pump is q.p, made on first use; q.mu is held.
+func (q *eventQueue) pump() *pumpState {
+	if q.p == nil {
+		q.p = &pumpState{}
+	}
+	return q.p
+}
+
 func (q *eventQueue) notify() {
 	q.mu.Lock()
-	started := q.started
+	var signal chan struct{}
+	if q.p != nil && q.p.started {
+		signal = q.p.signal
+	}
 	q.mu.Unlock()
-	if !started {
+	if signal == nil {
 		return
 	}
 	select {
-	case q.signal <- struct{}{}:
+	case signal <- struct{}{}:
 	default:
 	}
 }
@@ -142,30 +165,33 @@ func (q *eventQueue) channel() <-chan Event {
 		return ch
 	}
 	q.mu.Lock()
-	if !q.started {
-		q.started = true
-		q.signal, q.out = make(chan struct{}, 1), make(chan Event, 16)
-		go q.pump()
+	p := q.pump()
+	if !p.started {
+		p.started = true
+		p.signal, p.out = make(chan struct{}, 1), make(chan Event, 16)
+		go q.run(p)
 	}
 	q.mu.Unlock()
-	return q.out
+	return p.out
 }
 
-func (q *eventQueue) pump() {
+// run feeds p.out from the queued events until the queue is closed and
+// drained.
+func (q *eventQueue) run(p *pumpState) {
 	for {
 		q.mu.Lock()
-		items, closed := q.items, q.closed
-		q.items = nil
+		items, closed := p.items, q.closed
+		p.items = nil
 		q.mu.Unlock()
 		for _, ev := range items {
-			q.out <- ev
+			p.out <- ev
 		}
 		if closed && len(items) == 0 {
-			close(q.out)
+			close(p.out)
 			return
 		}
 		if len(items) == 0 {
-			<-q.signal
+			<-p.signal
 		}
 	}
 }

@@ -49,74 +49,88 @@ type Upload struct {
 	ctx context.Context
 	// log is made on first use (logger): a queued upload that never logs
 	// costs no logger.
-	log     *slog.Logger
-	logOnce sync.Once
-	ev      *eventQueue
-	k       *keeper
+	log atomic.Pointer[slog.Logger]
+	ev  eventQueue
+	k   keeper
 
 	mu        sync.Mutex
 	state     State
 	intent    intent
 	epoch     int
-	running   bool
 	runCancel context.CancelFunc
-	// stored: the object is complete on OSS. From then on the upload can
-	// only be verified: Cancel answers ErrTooLate.
-	stored  bool
+	// done is closed when the upload has ended (ended); tooLate when a
+	// Cancel came too late (tooLateSeen). Both are made on first use
+	// (doneChanLocked, tooLateChanLocked): most uploads are never waited
+	// for.
 	done    chan struct{}
-	tooLate chan struct{} // closed when a Cancel came too late
+	tooLate chan struct{}
 	result  *Result
 	err     error
 	// authWaits counts the requests waiting for new page headers;
 	// authPrev is the state to return to when the last one ends.
 	authWaits int
 	authPrev  State
+	running   bool
+	// stored: the object is complete on OSS. From then on the upload can
+	// only be verified: Cancel answers ErrTooLate.
+	stored      bool
+	ended       bool
+	tooLateSeen bool
+	inQueue     bool // in e.queue; under e.mu, not mu
 
-	// Owned by the run goroutine (one at a time).
-	ident        checkpoint.FileIdentity
+	ident  checkpoint.FileIdentity
+	ticket string
+	rec    *checkpoint.Record // the checkpoint; parts under recMu
+	recMu  sync.Mutex
+	// confirmed are the bytes OSS confirmed (a resumed upload starts
+	// from its checkpoint's).
+	confirmed atomic.Int64
+
+	// runState is made when the upload first gets a slot (under mu) and
+	// kept across its later runs: a queued upload carries none of it, so
+	// 10,000 queued files cost a few hundred bytes each.
+	*runState
+}
+
+// runState is what only a run of the upload needs. Its fields are the run
+// goroutine's (one at a time) unless their comment says otherwise.
+type runState struct {
 	checked      bool
 	prepared     bool // a session or a reconciled checkpoint is in place
-	ticket       string
+	crcKnown     bool
+	completeSent bool
 	tgt          *target
 	creds        *credSource
 	plan         partplan.Plan
 	conc         int
-	rec          *checkpoint.Record // the checkpoint; parts under recMu
-	recMu        sync.Mutex
 	wholeCRC     uint64 // single put: CRC of the file, once crcKnown
-	crcKnown     bool
-	completeSent bool
 
 	// hdrs are the headers the backend decided for the object, from the
 	// session or (resuming) the latest credentials refresh.
 	hdrs atomic.Pointer[ObjectHeaders]
 
-	stg       atomic.Pointer[stagger] // of the parts being sent, if any
-	confirmed atomic.Int64
-	sendMu    sync.Mutex
-	sending   map[int]int64
-	rate      rateWindow
-	bps       atomic.Uint64 // float64 bits
+	stg atomic.Pointer[stagger] // of the parts being sent, if any
+	// sending (under sendMu), rate and bps are read by Progress too.
+	sendMu  sync.Mutex
+	sending map[int]int64
+	rate    rateWindow
+	bps     atomic.Uint64 // float64 bits
 }
 
 func newUpload(ctx context.Context, e *Engine, src Source, id string, ident checkpoint.FileIdentity) *Upload {
-	u := &Upload{
-		e: e, src: src, id: id, ctx: ctx,
-		state:   StateQueued,
-		done:    make(chan struct{}),
-		tooLate: make(chan struct{}),
-		ident:   ident,
-		rate:    rateWindow{span: 5 * time.Second},
-	}
-	u.ev = newEventQueue(e.sinkFor(id))
-	u.k = &keeper{u: u}
+	u := &Upload{e: e, src: src, id: id, ctx: ctx, state: StateQueued, ident: ident}
+	u.ev.init(e.sink, id)
+	u.k.u = u
 	return u
 }
 
 // logger is the upload's logger, naming it in every line.
 func (u *Upload) logger() *slog.Logger {
-	u.logOnce.Do(func() { u.log = u.e.o.Logger.With("upload", shortID(u.id), "name", u.ident.Name) })
-	return u.log
+	if l := u.log.Load(); l != nil {
+		return l
+	}
+	u.log.CompareAndSwap(nil, u.e.o.Logger.With("upload", shortID(u.id), "name", u.ident.Name))
+	return u.log.Load()
 }
 
 func shortID(id string) string {
@@ -204,14 +218,15 @@ func (u *Upload) Cancel(ctx context.Context) error {
 	if running {
 		u.runCancel()
 	}
+	done, tooLate := u.doneChanLocked(), u.tooLateChanLocked()
 	u.mu.Unlock()
 	if !running {
 		u.e.dequeue(u)
 		u.cancelNow(ctx)
 	}
 	select {
-	case <-u.done:
-	case <-u.tooLate:
+	case <-done:
+	case <-tooLate:
 		return ErrTooLate
 	case <-ctx.Done():
 		return ctx.Err()
@@ -229,7 +244,7 @@ func (u *Upload) Cancel(ctx context.Context) error {
 // Start context's error).
 func (u *Upload) Wait(ctx context.Context) (*Result, error) {
 	select {
-	case <-u.done:
+	case <-u.Done():
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -239,22 +254,51 @@ func (u *Upload) Wait(ctx context.Context) (*Result, error) {
 }
 
 // Done is closed when the upload has ended.
-func (u *Upload) Done() <-chan struct{} { return u.done }
+func (u *Upload) Done() <-chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.doneChanLocked()
+}
+
+// doneChanLocked is u.done, made (closed if the upload ended) on first
+// use; u.mu is held.
+func (u *Upload) doneChanLocked() chan struct{} {
+	if u.done == nil {
+		u.done = make(chan struct{})
+		if u.ended {
+			close(u.done)
+		}
+	}
+	return u.done
+}
+
+// tooLateChanLocked is u.tooLate, made like u.done; u.mu is held.
+func (u *Upload) tooLateChanLocked() chan struct{} {
+	if u.tooLate == nil {
+		u.tooLate = make(chan struct{})
+		if u.tooLateSeen {
+			close(u.tooLate)
+		}
+	}
+	return u.tooLate
+}
 
 // Progress returns a snapshot of the upload's progress.
 func (u *Upload) Progress() Progress {
 	u.mu.Lock()
-	st := u.state
+	st, r := u.state, u.runState
 	u.mu.Unlock()
-	u.sendMu.Lock()
 	var sending int64
-	for _, n := range u.sending {
-		sending += n
+	if r != nil {
+		r.sendMu.Lock()
+		for _, n := range r.sending {
+			sending += n
+		}
+		r.sendMu.Unlock()
 	}
-	u.sendMu.Unlock()
 	p := Progress{BytesConfirmed: u.confirmed.Load(), BytesSending: sending, Total: u.ident.Size, State: st}
-	if st == StateUploading {
-		p.BytesPerSec = math.Float64frombits(u.bps.Load())
+	if st == StateUploading && r != nil {
+		p.BytesPerSec = math.Float64frombits(r.bps.Load())
 		if left := p.Total - p.BytesConfirmed - p.BytesSending; p.BytesPerSec > 0 && left > 0 {
 			p.ETA = time.Duration(float64(left) / p.BytesPerSec * float64(time.Second))
 		}
@@ -304,10 +348,13 @@ func (u *Upload) finish(s State, res *Result, err error) {
 		return
 	}
 	u.state, u.result, u.err = s, res, err
+	r := u.runState
 	u.mu.Unlock()
-	u.sendMu.Lock()
-	clear(u.sending)
-	u.sendMu.Unlock()
+	if r != nil {
+		r.sendMu.Lock()
+		clear(r.sending)
+		r.sendMu.Unlock()
+	}
 	switch s {
 	case StateDone:
 		u.logger().Info("upload done", "key", res.Key, "size", res.Size)
@@ -319,7 +366,12 @@ func (u *Upload) finish(s State, res *Result, err error) {
 	u.ev.push(Event{Kind: EventState, Progress: u.Progress(), Err: err, Result: res})
 	u.ev.close()
 	u.e.forget(u)
-	close(u.done)
+	u.mu.Lock()
+	u.ended = true
+	if u.done != nil {
+		close(u.done)
+	}
+	u.mu.Unlock()
 }
 
 func (u *Upload) retrier() retrier {
@@ -386,6 +438,9 @@ func (u *Upload) main() {
 	epoch := u.epoch
 	runCtx, cancel := context.WithCancel(u.ctx)
 	u.running, u.runCancel = true, cancel
+	if u.runState == nil {
+		u.runState = &runState{rate: rateWindow{span: 5 * time.Second}}
+	}
 	u.mu.Unlock()
 	res, err := u.safeRun(runCtx)
 	interrupted := runCtx.Err() != nil && u.ctx.Err() == nil
@@ -446,10 +501,11 @@ func (u *Upload) settle(epoch int, res *Result, err error, interrupted bool) {
 		// The object got stored while the cancel was on its way: it is
 		// too late, the upload goes on to be verified.
 		u.intent, in = intentRun, intentRun
-		select {
-		case <-u.tooLate:
-		default:
-			close(u.tooLate)
+		if !u.tooLateSeen {
+			u.tooLateSeen = true
+			if u.tooLate != nil {
+				close(u.tooLate)
+			}
 		}
 	}
 	u.mu.Unlock()

@@ -247,7 +247,7 @@ func TestOSSErrorParsing(t *testing.T) {
 }
 
 func TestEventQueueCoalescesProgress(t *testing.T) {
-	q := newEventQueue(nil)
+	q := newEventQueue(nil, "")
 	q.push(Event{Kind: EventState, Progress: Progress{State: StateUploading}})
 	for i := range 100 {
 		q.push(Event{Kind: EventProgress, Progress: Progress{BytesConfirmed: int64(i)}})
