@@ -43,7 +43,7 @@ func axeViolations(pg *tab, t testing.TB) []string {
 // and in Chinese. (Seen failing: the page had no main landmark, so axe
 // reported landmark-one-main and region for everything on it.)
 func TestWidgetAccessible(t *testing.T) {
-	inEngines(t, chromiumOnly, func(t *testing.T, e browser.Engine) {
+	inEngines(t, browser.Engines, func(t *testing.T, e browser.Engine) {
 		srv, base := backend(t, nil)
 		for _, lang := range []string{"en", "zh-CN"} {
 			pg := openWidget(t, e, base, "")

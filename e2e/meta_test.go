@@ -64,7 +64,7 @@ func TestUploadMetadata(t *testing.T) {
 // and its folder path) gives each upload its application metadata; a
 // Chinese title is stored RFC 2047-encoded.
 func TestWidgetMetadata(t *testing.T) {
-	inEngines(t, chromiumOnly, func(t *testing.T, e browser.Engine) {
+	inEngines(t, browser.Engines, func(t *testing.T, e browser.Engine) {
 		srv, base := backend(t, map[string]string{"OSSUP_META_FIELDS": "albumId,title"})
 		pg := openWidget(t, e, base, "")
 		if _, err := evalAs[bool](pg, `(document.querySelector('ossup-uploader').meta = ({ file, path }) => ({ albumId: 'a-9', title: '相册 ' + (path || file.name) }), true)`); err != nil {

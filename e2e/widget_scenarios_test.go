@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -266,4 +268,59 @@ func dropFolder(pg *tab, t testing.TB) map[string][]byte {
 		t.Fatal(err)
 	}
 	return dropped
+}
+
+// TestWidgetResumesKeptHandle: the no-re-pick path. A file dropped where
+// the browser gives a file handle with it (Chromium's
+// DataTransferItem.getAsFileSystemHandle; here a real handle of the
+// origin-private file system, in each engine that has one) is kept with
+// its checkpoint, so after a reload the widget's resumable row offers
+// Resume, which continues the upload without the file being picked again.
+func TestWidgetResumesKeptHandle(t *testing.T) {
+	inEngines(t, opfsEngines, func(t *testing.T, e browser.Engine) {
+		srv, base := backend(t, map[string]string{"OSSUP_PART_SIZE": strconv.Itoa(1 << 20), "OSSUP_CONCURRENCY": "1"})
+		pg := openWidget(t, e, base, "")
+		const size = 4<<20 + 333
+		sum, err := evalAs[string](pg, writeOPFSFile+`('kept.bin', `+strconv.Itoa(size)+`)`)
+		if err != nil {
+			t.Fatalf("create the OPFS file: %v", err)
+		}
+		if err := srv.Cloud().Faults.Set(faults.Config{BandwidthBytesPerSec: 256 << 10}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := evalAs[bool](pg, `(async () => {
+		  const f = await window.opfsHandle.getFile();
+		  const items = [{ kind: 'file', webkitGetAsEntry: () => null, getAsFile: () => f, getAsFileSystemHandle: async () => window.opfsHandle }];
+		  const ev = new Event('drop', { bubbles: true, cancelable: true });
+		  Object.defineProperty(ev, 'dataTransfer', { value: { items } });
+		  document.querySelector('ossup-uploader').shadowRoot.querySelector('[part~=dropzone]').dispatchEvent(ev);
+		  return true;
+		})()`); err != nil {
+			t.Fatal(err)
+		}
+		waitRow(pg, t, "kept.bin", "uploading", time.Minute)
+		if _, err := pollAs[bool](pg, `[...document.querySelector('ossup-uploader').shadowRoot.querySelectorAll('li.item')].some((li) => +li.querySelector('[role=progressbar]').getAttribute('aria-valuenow') > 0)`, time.Minute); err != nil {
+			t.Fatalf("no progress: %v", err)
+		}
+		if err := pg.reload(); err != nil {
+			t.Fatal(err)
+		}
+		waitWidget(pg, t)
+		waitRow(pg, t, "kept.bin", "resumable", 30*time.Second)
+		if got := viewWidget(pg, t).row(t, "kept.bin").actions(); !slices.Equal(got, []string{"resume", "remove"}) {
+			t.Fatalf("a resumable upload with its handle kept offers %v, want resume, remove", got)
+		}
+		if v := axeViolations(pg, t); len(v) != 0 {
+			t.Errorf("resumable with Resume: %d violations: %v", len(v), v)
+		}
+		if err := srv.Cloud().Faults.Set(faults.Config{}); err != nil {
+			t.Fatal(err)
+		}
+		press(pg, t, "kept.bin", "resume")
+		waitRow(pg, t, "kept.bin", "done", 2*time.Minute)
+		got := readBack(t, srv, resultFor(t, widgetResults(pg, t), "kept.bin").Key)
+		if len(got) != size || fmt.Sprintf("%x", sha256.Sum256(got)) != sum {
+			t.Errorf("stored %d bytes differ from the %d in the kept file", len(got), size)
+		}
+	})
 }

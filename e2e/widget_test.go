@@ -174,7 +174,7 @@ func openWidget(t testing.TB, e browser.Engine, base, query string) *tab {
 // tinyPNG is a 1x1 PNG, so the thumbnail is a real decodable image.
 var tinyPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82")
 
-// TestWidget drives <ossup-uploader> as a person would, in Chromium: pick
+// TestWidget drives <ossup-uploader> as a person would, in every engine: pick
 // files through its own picker, pause and resume from the keyboard focus
 // (focus moves from Pause to Resume), cancel, a failure shown in plain words
 // with the engine's hint, retry, done rows that offer no Pause/Resume/Cancel
@@ -182,7 +182,7 @@ var tinyPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x0
 // the live region, and the same widget in Chinese. Every object is read back
 // byte for byte.
 func TestWidget(t *testing.T) {
-	inEngines(t, chromiumOnly, testWidget)
+	inEngines(t, browser.Engines, testWidget)
 }
 
 func testWidget(t *testing.T, e browser.Engine) {
@@ -344,7 +344,7 @@ func testWidget(t *testing.T, e browser.Engine) {
 // TestWidgetLanguageFromNavigator: without a lang attribute the widget
 // speaks the browser's language.
 func TestWidgetLanguageFromNavigator(t *testing.T) {
-	inEngines(t, chromiumOnly, func(t *testing.T, e browser.Engine) {
+	inEngines(t, browser.Engines, func(t *testing.T, e browser.Engine) {
 		_, base := backend(t, nil)
 		pg := openWidget(t, e, base, "")
 		v, err := evalAs[string](pg, `(() => { Object.defineProperty(navigator, 'language', { value: 'zh-TW', configurable: true });
@@ -403,12 +403,12 @@ func pickWidget(pg *tab, t testing.TB, input string, paths ...string) {
 }
 
 // TestWidgetFolder: a folder picked through the widget's folder picker
-// (webkitdirectory) and one dropped on it (walked through webkitGetAsEntry)
+// (webkitdirectory; Chromium only, see below) and one dropped on it (walked through webkitGetAsEntry)
 // upload with their relative paths in the keys, grouped by folder in the
 // list. Two equal files (same name, size and time) in two folders are two
 // uploads. Every object is read back byte for byte.
 func TestWidgetFolder(t *testing.T) {
-	inEngines(t, chromiumOnly, testWidgetFolder)
+	inEngines(t, browser.Engines, testWidgetFolder)
 }
 
 func testWidgetFolder(t *testing.T, e browser.Engine) {
@@ -428,13 +428,21 @@ func testWidgetFolder(t *testing.T, e browser.Engine) {
 		}
 		want["album/"+rel] = b
 	}
-	pickWidget(pg, t, "input.folder", root)
-	if _, err := pollAs[bool](pg, `!!(window.ossupWidget.errors.length || window.ossupWidget.results.length >= 4)`, 2*time.Minute); err != nil {
-		t.Fatalf("the folder did not upload: %v; the widget shows %+v", err, viewWidget(pg, t).Rows)
-	}
-	checkFolder(pg, t, srv, want)
-	if v := viewWidget(pg, t); len(v.Groups) != 1 || v.Groups[0] != "Folder album: 4 files" {
-		t.Errorf("groups %q, want one for album", v.Groups)
+	// Only Chromium's automation picks a folder: Firefox's BiDi
+	// input.setFiles refuses a directory (NS_ERROR_FILE_IS_DIRECTORY), and
+	// WebKit's WebDriver reaches no input inside a shadow root. There only
+	// the drop is tested.
+	groups := 0
+	if e == browser.Chromium {
+		pickWidget(pg, t, "input.folder", root)
+		if _, err := pollAs[bool](pg, `!!(window.ossupWidget.errors.length || window.ossupWidget.results.length >= 4)`, 2*time.Minute); err != nil {
+			t.Fatalf("the folder did not upload: %v; the widget shows %+v", err, viewWidget(pg, t).Rows)
+		}
+		checkFolder(pg, t, srv, want)
+		if v := viewWidget(pg, t); len(v.Groups) != 1 || v.Groups[0] != "Folder album: 4 files" {
+			t.Errorf("groups %q, want one for album", v.Groups)
+		}
+		groups = 1
 	}
 
 	// A drop of a folder and a file. A test cannot make the browser's
@@ -465,12 +473,12 @@ func testWidgetFolder(t *testing.T, e browser.Engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pollAs[bool](pg, `!!(window.ossupWidget.errors.length || window.ossupWidget.results.length >= 8)`, 2*time.Minute); err != nil {
+	if _, err := pollAs[bool](pg, `!!(window.ossupWidget.errors.length || window.ossupWidget.results.length >= `+strconv.Itoa(4*groups+4)+`)`, 2*time.Minute); err != nil {
 		t.Fatalf("the dropped folder did not upload: %v; the widget shows %+v", err, viewWidget(pg, t).Rows)
 	}
 	checkFolder(pg, t, srv, dropped)
-	if v := viewWidget(pg, t); len(v.Groups) != 2 || v.Groups[1] != "Folder trip: 3 files" {
-		t.Errorf("groups %q, want album then trip", v.Groups)
+	if v := viewWidget(pg, t); len(v.Groups) != groups+1 || v.Groups[groups] != "Folder trip: 3 files" {
+		t.Errorf("groups %q, want album (not in WebKit) then trip", v.Groups)
 	}
 }
 

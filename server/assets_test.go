@@ -240,3 +240,22 @@ func TestScriptsLoadableFromOtherOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesNameTheirIcon: every page in web/ names its icon (favicon.svg,
+// served from here), so no browser asks for /favicon.ico, which the
+// backend answers 404.
+func TestPagesNameTheirIcon(t *testing.T) {
+	pages, err := filepath.Glob(filepath.Join("..", "web", "*.html"))
+	if err != nil || len(pages) < 2 {
+		t.Fatalf("pages %v (%v)", pages, err)
+	}
+	for _, p := range pages {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `<link rel="icon" type="image/svg+xml" href="{{asset "favicon.svg"}}">`) {
+			t.Errorf("%s names no icon: browsers would ask for /favicon.ico", filepath.Base(p))
+		}
+	}
+}

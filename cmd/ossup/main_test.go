@@ -119,17 +119,18 @@ func get(t *testing.T, url string) (int, []byte) {
 }
 
 // TestBinaryRunsFromAnyDirectory: bin/ossup started from an empty directory
-// serves the demo, the browser files (the engine byte for byte) and the
+// serves the demo (the widget at /, the lab page), the browser files (the engine byte for byte) and the
 // API; with OSSUP_API_ONLY it serves the API alone.
 func TestBinaryRunsFromAnyDirectory(t *testing.T) {
 	bin, engine := buildEmbedded(t)
 
 	t.Run("demo and API", func(t *testing.T) {
 		base := start(t, bin)
-		if code, b := get(t, base+"/"); code != 200 || !bytes.Contains(b, []byte("<title>ossup")) {
+		// The page at / is the widget.
+		if code, b := get(t, base+"/"); code != 200 || !bytes.Contains(b, []byte("<title>ossup")) || !bytes.Contains(b, []byte("<ossup-uploader")) {
 			t.Fatalf("GET /: %d %.200s", code, b)
 		}
-		for _, p := range []string{"/ossup.js", "/ossup-worker.js", "/wasm_exec.js", "/ossup.d.ts", "/favicon.svg"} {
+		for _, p := range []string{"/ossup.js", "/ossup-worker.js", "/wasm_exec.js", "/ossup.d.ts", "/favicon.svg", "/ossup-uploader.js", "/lab.html"} {
 			if code, b := get(t, base+p); code != 200 || len(b) == 0 {
 				t.Errorf("GET %s: %d (%d bytes)", p, code, len(b))
 			}

@@ -24,4 +24,7 @@ document.getElementById('files').addEventListener('change', (e) => {
     app.handles.push(h);
     h.done.then((r) => app.results.push(r), (err) => app.errors.push({ message: err.message, code: err.code }));
   }
+  // Cleared, so that picking the same file again (to resume it) is a
+  // change: Firefox restores a file input's selection across a reload.
+  e.target.value = '';
 });
