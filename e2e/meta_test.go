@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"mime"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +85,17 @@ func TestWidgetMetadata(t *testing.T) {
 		}
 		if head.Metadata["albumid"] != "a-9" || head.Metadata["title"] != mime.BEncoding.Encode("UTF-8", "相册 夏.bin") {
 			t.Errorf("stored metadata %v", head.Metadata)
+		}
+		// A field the backend refuses: the row fails, in plain words with
+		// the backend's message and its request id.
+		if _, err := evalAs[bool](pg, `(document.querySelector('ossup-uploader').meta = { owner: 'mallory' }, true)`); err != nil {
+			t.Fatal(err)
+		}
+		p2, _ := writeFile(t, t.TempDir(), "refused.bin", 10)
+		pickWidget(pg, t, "input.files", p2)
+		waitRow(pg, t, "refused.bin", "failed", time.Minute)
+		if r := viewWidget(pg, t).row(t, "refused.bin"); !strings.Contains(r.Error, "owner") || !regexp.MustCompile(`\(request id [0-9a-zA-Z-]{8,}\)`).MatchString(r.Error) {
+			t.Errorf("a refused field reads %q: want the backend's words and its request id", r.Error)
 		}
 	})
 }
