@@ -12,6 +12,21 @@
 const params = self.ossupParams ? new Map(Object.entries(self.ossupParams)) : new URL(self.location.href).searchParams;
 importScripts(params.get('glue'));
 
+// ossupThrottledProgress calls fn(loaded) for target's progress events, at
+// most once every ms milliseconds: WebKit fires upload progress far more
+// often than the engine reports it, and each call into Go costs the worker
+// thread (wasm/xhr.go). The engine counts a request's whole body at its
+// load event, so a skipped last event loses nothing.
+self.ossupThrottledProgress = (target, fn, ms) => {
+  let last = -Infinity;
+  target.addEventListener('progress', (e) => {
+    const now = performance.now();
+    if (now - last < ms) return;
+    last = now;
+    fn(e.loaded);
+  });
+};
+
 // Checkpoints: an IndexedDB object store whose values are the engine's
 // encoded records (validated by the engine when read back). A second store
 // keeps the FileSystemFileHandle of an upload, when the page had one, so a
