@@ -12,7 +12,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http"
 	"runtime/debug"
 	"sync"
 	"syscall/js"
@@ -182,7 +181,7 @@ func (a *app) setHeaders(_ js.Value, args []js.Value) any {
 
 // askHeaders asks the page for its headers function's answer (within
 // 30 s: a page that never answers must not hold a backend call).
-func (a *app) askHeaders(ctx context.Context, after401 bool) (http.Header, error) {
+func (a *app) askHeaders(ctx context.Context, after401 bool) (engine.Header, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	v, err := awaitCall(ctx, a.global, "ossupAskHeaders", after401)
@@ -199,8 +198,8 @@ func (s shiftedClock) Now() time.Time                         { return time.Now(
 func (s shiftedClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // headerFromJS reads a plain object of string values.
-func headerFromJS(h js.Value) http.Header {
-	out := http.Header{}
+func headerFromJS(h js.Value) engine.Header {
+	out := engine.Header{}
 	if h.Type() != js.TypeObject || h.IsNull() {
 		return out
 	}

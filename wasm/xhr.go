@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"syscall/js"
 
@@ -149,8 +148,8 @@ func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (resp *engine.
 
 // parseHeaders reads getAllResponseHeaders(): only the headers CORS exposes
 // appear, which is how the engine notices a missing ExposeHeader rule.
-func parseHeaders(raw string) http.Header {
-	h := http.Header{}
+func parseHeaders(raw string) engine.Header {
+	h := engine.Header{}
 	for _, line := range strings.Split(raw, "\r\n") {
 		k, v, ok := strings.Cut(line, ":")
 		if ok {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +20,7 @@ type Backend struct {
 	// API paths are appended to it.
 	BaseURL string
 	// Header is sent with every call until SetHeader replaces it.
-	Header http.Header
+	Header Header
 	T      Transport
 	// Credentials sends the browser's cookies to a cross-origin backend
 	// (see Request.Credentials): for cookie-based authentication (the dev
@@ -34,7 +33,7 @@ type Backend struct {
 
 	mu      sync.Mutex
 	set     bool          // SetHeader was called: Header is no longer read
-	header  http.Header   // the header SetHeader installed
+	header  Header        // the header SetHeader installed
 	version int           // bumped by SetHeader
 	changed chan struct{} // closed and replaced by SetHeader
 }
@@ -46,7 +45,7 @@ const DefaultBackendTimeout = 60 * time.Second
 // SetHeader replaces the header sent with every later call (for example a
 // fresh Authorization after the page's token expired) and wakes the calls
 // that wait for one after a 401.
-func (b *Backend) SetHeader(h http.Header) {
+func (b *Backend) SetHeader(h Header) {
 	b.mu.Lock()
 	b.set, b.header = true, h.Clone()
 	b.version++
@@ -58,7 +57,7 @@ func (b *Backend) SetHeader(h http.Header) {
 }
 
 // currentHeader returns the header to send and its version.
-func (b *Backend) currentHeader() (http.Header, int) {
+func (b *Backend) currentHeader() (Header, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.set {
@@ -196,7 +195,7 @@ func (b *Backend) call(ctx context.Context, path string, in, out any) error {
 		return fmt.Errorf("engine: encode %s: %w", path, err)
 	}
 	cur, version := b.currentHeader()
-	h := make(http.Header, len(cur)+1)
+	h := make(Header, len(cur)+1)
 	for k, vs := range cur {
 		h[k] = append([]string(nil), vs...)
 	}
@@ -207,7 +206,7 @@ func (b *Backend) call(ctx context.Context, path string, in, out any) error {
 		callCtx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	resp, err := b.T.Do(callCtx, &Request{Method: http.MethodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw, Credentials: b.Credentials})
+	resp, err := b.T.Do(callCtx, &Request{Method: methodPost, URL: strings.TrimRight(b.BaseURL, "/") + path, Header: h, Bytes: raw, Credentials: b.Credentials})
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("engine: backend %s: %w", path, ctx.Err())
@@ -249,7 +248,7 @@ func apiError(resp *Response) *APIError {
 	e := &APIError{Status: resp.Status, Code: doc.Error.Code, Message: doc.Error.Message, RequestID: doc.Error.RequestID, Details: doc.Error.Details}
 	if e.Code == "" {
 		e.Code = "http_" + strconv.Itoa(resp.Status)
-		e.Message = http.StatusText(resp.Status)
+		e.Message = statusText(resp.Status)
 	}
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("X-Request-Id")
@@ -260,7 +259,7 @@ func apiError(resp *Response) *APIError {
 
 // retryAfter reads a Retry-After in seconds (the only form OSS and the
 // backend send).
-func retryAfter(h http.Header) time.Duration {
+func retryAfter(h Header) time.Duration {
 	if s, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && s > 0 {
 		return time.Duration(s) * time.Second
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -223,7 +222,7 @@ func New(t Transport, b *Backend, o Options) *Engine {
 // SetHeaders replaces the headers of every later backend call (the page's
 // authentication, e.g. a renewed Authorization: Bearer token). Uploads
 // waiting in StateUnauthenticated after a 401 try again with them.
-func (e *Engine) SetHeaders(h http.Header) { e.b.SetHeader(h) }
+func (e *Engine) SetHeaders(h Header) { e.b.SetHeader(h) }
 
 // ossNow is the time to sign with: ours, corrected by the skew OSS
 // reported.

@@ -366,7 +366,7 @@ func TestBackendRefusal(t *testing.T) {
 	env := startEnv(t, nil)
 	b := env.backend()
 	good := b.Header.Clone()
-	b.Header = http.Header{"Authorization": {"Bearer wrong-token-0123456789"}}
+	b.Header = Header{"Authorization": {"Bearer wrong-token-0123456789"}}
 	path, data := writeFile(t, "refused.bin", 10, 15)
 	eng := New(env.trans, b, fastOptions(nil))
 	u := eng.start(context.Background(), openSource(t, path))

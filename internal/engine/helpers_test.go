@@ -77,7 +77,7 @@ func startEnv(t testing.TB, extra map[string]string) *testEnv {
 
 // backend is the API client with the test user's token.
 func (e *testEnv) backend() *Backend {
-	return &Backend{BaseURL: e.base, Header: http.Header{"Authorization": {"Bearer " + testToken}}}
+	return &Backend{BaseURL: e.base, Header: Header{"Authorization": {"Bearer " + testToken}}}
 }
 
 // fastOptions keep retries quick in tests.

@@ -1,3 +1,5 @@
+//go:build !js
+
 package engine
 
 import (
@@ -81,7 +83,7 @@ func (t *HTTPTransport) Do(ctx context.Context, r *Request) (*Response, error) {
 	if int64(len(body)) > limit {
 		return nil, errors.New("engine: response body larger than the transport's limit")
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	return &Response{Status: resp.StatusCode, Header: Header(resp.Header), Body: body}, nil
 }
 
 // countingReader reports the bytes read from it, i.e. handed to the

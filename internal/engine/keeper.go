@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -213,7 +212,7 @@ func (k *keeper) failed(err error, stored bool) {
 	switch {
 	case stored:
 		gone = errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 &&
-			ae.Status != http.StatusUnauthorized && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout
+			ae.Status != statusUnauthorized && ae.Status != statusTooManyRequests && ae.Status != statusRequestTimeout
 	case errors.As(err, &oe) && oe.Code == "NoSuchUpload":
 		gone = true
 	}

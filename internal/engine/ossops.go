@@ -8,7 +8,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -19,7 +18,7 @@ type ossCall struct {
 	op         string
 	method     string
 	query      []param
-	header     http.Header
+	header     Header
 	body       Body
 	bytes      []byte
 	onProgress func(int64)
@@ -33,7 +32,7 @@ func (u *Upload) ossDo(ctx context.Context, c ossCall) (*Response, error) {
 	if err != nil {
 		return nil, &opError{op: "backend.refresh", err: err}
 	}
-	h := http.Header{}
+	h := Header{}
 	for k, vs := range c.header {
 		h[k] = vs
 	}
@@ -77,7 +76,7 @@ func (u *Upload) send(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &netError{err: err, noAnswer: true}
 	}
 	if resp.Header == nil {
-		resp.Header = http.Header{}
+		resp.Header = Header{}
 	}
 	return resp, nil
 }
@@ -132,8 +131,8 @@ func (u *Upload) watchStall(ctx context.Context, req *Request) (context.Context,
 // the browser never adds one of its own (from a Blob's type) that the
 // signature does not cover. Without a decision (an older backend) the
 // file's type is sent.
-func (u *Upload) objectHeader(op string) http.Header {
-	h := http.Header{}
+func (u *Upload) objectHeader(op string) Header {
+	h := Header{}
 	if oh := u.hdrs.Load(); oh != nil {
 		var m map[string]string
 		switch op {
@@ -194,7 +193,7 @@ func (u *Upload) putObject(ctx context.Context, crc uint64) error {
 		defer u.e.budget.release(held)
 		defer u.setSending(1, 0)
 		resp, err := u.ossDo(ctx, ossCall{
-			op: "PutObject", method: http.MethodPut, header: u.objectHeader("PutObject"),
+			op: "PutObject", method: methodPut, header: u.objectHeader("PutObject"),
 			body: u.src.Slice(0, size), onProgress: func(n int64) { u.setSending(1, n) },
 		})
 		var oe *OSSError
@@ -226,7 +225,7 @@ func (u *Upload) initiate(ctx context.Context) (string, error) {
 	var id string
 	err := u.retrier().do(ctx, "InitiateMultipartUpload", func(ctx context.Context) error {
 		resp, err := u.ossDo(ctx, ossCall{
-			op: "InitiateMultipartUpload", method: http.MethodPost, query: []param{{"uploads", ""}},
+			op: "InitiateMultipartUpload", method: methodPost, query: []param{{"uploads", ""}},
 			header: u.objectHeader("InitiateMultipartUpload"),
 		})
 		if err != nil {
@@ -257,9 +256,9 @@ func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc u
 		defer u.e.budget.release(held)
 		defer u.setSending(n, 0)
 		resp, err := u.ossDo(ctx, ossCall{
-			op: "UploadPart", method: http.MethodPut,
+			op: "UploadPart", method: methodPut,
 			query:  []param{{"partNumber", strconv.Itoa(n)}, {"uploadId", u.rec.UploadID}},
-			header: http.Header{"Content-Type": {"application/octet-stream"}},
+			header: Header{"Content-Type": {"application/octet-stream"}},
 			body:   u.src.Slice(off, length), onProgress: func(sent int64) {
 				u.setSending(n, sent)
 				st.add(sent - reported)
@@ -313,7 +312,7 @@ func (u *Upload) listParts(ctx context.Context) (map[int]serverPart, error) {
 			if marker > 0 {
 				q = append(q, param{"part-number-marker", strconv.Itoa(marker)})
 			}
-			resp, err := u.ossDo(ctx, ossCall{op: "ListParts", method: http.MethodGet, query: q})
+			resp, err := u.ossDo(ctx, ossCall{op: "ListParts", method: methodGet, query: q})
 			if err != nil {
 				return err
 			}
@@ -362,7 +361,7 @@ func (u *Upload) completeMultipart(ctx context.Context) (crc uint64, ok bool, er
 		sent := u.completeSent
 		u.completeSent = true
 		resp, err := u.ossDo(ctx, ossCall{
-			op: "CompleteMultipartUpload", method: http.MethodPost, query: []param{{"uploadId", u.rec.UploadID}},
+			op: "CompleteMultipartUpload", method: methodPost, query: []param{{"uploadId", u.rec.UploadID}},
 			header: u.objectHeader("CompleteMultipartUpload"), bytes: body,
 		})
 		var oe *OSSError

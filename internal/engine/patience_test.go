@@ -163,7 +163,7 @@ func (o *outage) Do(ctx context.Context, r *Request) (*Response, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}
-		return &Response{Status: http.StatusServiceUnavailable, Header: http.Header{"Content-Type": {"application/json"}},
+		return &Response{Status: http.StatusServiceUnavailable, Header: Header{"Content-Type": {"application/json"}},
 			Body: []byte(`{"error":{"code":"sts_unavailable","message":"STS is throttled"}}`)}, nil
 	}
 	return o.inner.Do(ctx, r)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 )
@@ -35,23 +34,23 @@ func classify(err error) kind {
 	switch {
 	case errors.As(err, &oe):
 		switch {
-		case oe.Status == http.StatusForbidden && authCodes[oe.Code]:
+		case oe.Status == statusForbidden && authCodes[oe.Code]:
 			return authFail
 		case oe.Code == "RequestTimeTooSkewed":
 			return skewed
-		case oe.Status >= 500, oe.Status == http.StatusTooManyRequests, oe.Status == http.StatusRequestTimeout,
+		case oe.Status >= 500, oe.Status == statusTooManyRequests, oe.Status == statusRequestTimeout,
 			oe.Code == "RequestTimeout", oe.Code == "BadRequest":
 			return transient
 		}
 		return terminal
 	case errors.As(err, &ae):
-		if ae.Status == http.StatusUnauthorized {
+		if ae.Status == statusUnauthorized {
 			return appAuth
 		}
 		if configCodes[ae.Code] {
 			return terminal
 		}
-		if ae.Status >= 500 || ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusRequestTimeout {
+		if ae.Status >= 500 || ae.Status == statusTooManyRequests || ae.Status == statusRequestTimeout {
 			return transient
 		}
 		return terminal
@@ -155,7 +154,7 @@ func (r retrier) do(ctx context.Context, op string, try func(ctx context.Context
 			delay = max(delay, ae.RetryAfter)
 		} else if errors.As(err, &oe) {
 			delay = max(delay, oe.RetryAfter)
-			if oe.Status == http.StatusTooManyRequests {
+			if oe.Status == statusTooManyRequests {
 				delay = max(delay, time.Second)
 			}
 		}
@@ -247,7 +246,7 @@ func (e *Engine) learnSkew(err error) {
 	if !errors.As(err, &oe) || oe.ServerTime == "" {
 		return
 	}
-	for _, layout := range []string{time.RFC3339Nano, http.TimeFormat} {
+	for _, layout := range []string{time.RFC3339Nano, timeFormat} {
 		if t, perr := time.Parse(layout, oe.ServerTime); perr == nil {
 			skew := t.Sub(e.o.Clock.Now())
 			e.skew.Store(int64(skew))

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -92,10 +91,10 @@ var browserForbidden = []string{"Date", "Content-Length", "Host"}
 // sign builds a signed OSS request at now (the local clock corrected by the
 // skew OSS reported), with internal/ossv4: the OSS SDK's V4 signer, checked
 // against it, without the SDK's *http.Request.
-func (t *target) sign(method string, query []param, hdr http.Header, c *Credentials, now time.Time) (*Request, error) {
+func (t *target) sign(method string, query []param, hdr Header, c *Credentials, now time.Time) (*Request, error) {
 	u := t.url(query)
 	if hdr == nil {
-		hdr = http.Header{}
+		hdr = Header{}
 	}
 	for _, h := range browserForbidden {
 		hdr.Del(h)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/ossup/ossup/internal/checkpoint"
 )
@@ -60,7 +59,7 @@ type Transport interface {
 // browsers forbid: the transport derives Content-Length from the body.
 type Request struct {
 	Method, URL string
-	Header      http.Header
+	Header      Header
 	Body        Body
 	Bytes       []byte
 	// OnProgress, if set, is called with the number of body bytes sent so
@@ -79,7 +78,7 @@ type Request struct {
 // JSON); the transport caps its size.
 type Response struct {
 	Status int
-	Header http.Header
+	Header Header
 	Body   []byte
 }
 

@@ -197,7 +197,7 @@ func TestTargetURLAndSigning(t *testing.T) {
 		}
 		cr := &Credentials{AccessKeyID: "STS.id", AccessKeySecret: "secret", SecurityToken: "tok"}
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		req, err := tg.sign(http.MethodPut, []param{{"uploadId", "U1"}, {"partNumber", "3"}}, http.Header{"Content-Type": {"application/octet-stream"}}, cr, now)
+		req, err := tg.sign(http.MethodPut, []param{{"uploadId", "U1"}, {"partNumber", "3"}}, Header{"Content-Type": {"application/octet-stream"}}, cr, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,17 +222,17 @@ func TestTargetURLAndSigning(t *testing.T) {
 
 func TestOSSErrorParsing(t *testing.T) {
 	doc := `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>gone</Message><RequestId>R1</RequestId><HostId>h</HostId><EC>0042-00000002</EC></Error>`
-	e := ossError(&Response{Status: 404, Header: http.Header{}, Body: []byte(doc)})
+	e := ossError(&Response{Status: 404, Header: Header{}, Body: []byte(doc)})
 	if e.Code != "NoSuchUpload" || e.Message != "gone" || e.RequestID != "R1" || e.EC != "0042-00000002" {
 		t.Fatalf("%+v", e)
 	}
 	// HEAD: no body, the document base64 in x-oss-err.
-	h := http.Header{"X-Oss-Err": {base64.StdEncoding.EncodeToString([]byte(doc))}}
+	h := Header{"X-Oss-Err": {base64.StdEncoding.EncodeToString([]byte(doc))}}
 	if e := ossError(&Response{Status: 404, Header: h}); e.Code != "NoSuchUpload" || e.RequestID != "R1" {
 		t.Fatalf("HEAD: %+v", e)
 	}
 	// Not OSS at all (a proxy).
-	e = ossError(&Response{Status: 502, Header: http.Header{"X-Oss-Request-Id": {"R2"}}, Body: []byte("Bad gateway")})
+	e = ossError(&Response{Status: 502, Header: Header{"X-Oss-Request-Id": {"R2"}}, Body: []byte("Bad gateway")})
 	if e.Code != "HTTP502" || e.RequestID != "R2" || classify(e) != transient {
 		t.Fatalf("proxy: %+v", e)
 	}

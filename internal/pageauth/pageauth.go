@@ -8,7 +8,6 @@ package pageauth
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -25,7 +24,7 @@ type Transport struct {
 	// Ask returns the page's current headers: its headers function's
 	// answer, called again after a 401 (after401). Only used once Set
 	// enabled asking.
-	Ask func(ctx context.Context, after401 bool) (http.Header, error)
+	Ask func(ctx context.Context, after401 bool) (engine.Header, error)
 	// OnServerTime, if set, receives the backend's time from each
 	// successful answer that carries one (Clock.Learn).
 	OnServerTime func(time.Time)
@@ -33,7 +32,7 @@ type Transport struct {
 	mu          sync.Mutex
 	credentials bool
 	ask         bool
-	last        http.Header // the page's headers last applied
+	last        engine.Header // the page's headers last applied
 }
 
 // Set records the page's credentials mode and whether its headers come
@@ -74,7 +73,7 @@ func (t *Transport) do(ctx context.Context, r *engine.Request) (*engine.Response
 		return nil, ctx.Err()
 	}
 	resp, err := t.Next.Do(ctx, r)
-	if err != nil || resp.Status != http.StatusUnauthorized {
+	if err != nil || resp.Status != 401 { // Unauthorized: the page's headers may be stale
 		return resp, err
 	}
 	used := r.Header.Clone()
@@ -91,13 +90,13 @@ func (t *Transport) do(ctx context.Context, r *engine.Request) (*engine.Response
 
 // apply puts the page's headers h on r, dropping the ones an earlier answer
 // set and this one does not.
-func (t *Transport) apply(r *engine.Request, h http.Header) {
+func (t *Transport) apply(r *engine.Request, h engine.Header) {
 	t.mu.Lock()
 	last := t.last
 	t.last = h.Clone()
 	t.mu.Unlock()
 	if r.Header == nil {
-		r.Header = http.Header{}
+		r.Header = engine.Header{}
 	}
 	for k := range last {
 		if _, ok := h[k]; !ok {
@@ -105,11 +104,11 @@ func (t *Transport) apply(r *engine.Request, h http.Header) {
 		}
 	}
 	for k, vs := range h {
-		r.Header[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
+		r.Header[engine.CanonicalHeaderKey(k)] = slices.Clone(vs)
 	}
 }
 
-func sameHeader(a, b http.Header) bool {
+func sameHeader(a, b engine.Header) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -3,7 +3,6 @@ package pageauth
 import (
 	"context"
 	"errors"
-	"net/http"
 	"testing"
 
 	"github.com/ossup/ossup/internal/engine"
@@ -26,10 +25,10 @@ func (b *backend) Do(_ context.Context, r *engine.Request) (*engine.Response, er
 	return &engine.Response{Status: 401}, nil
 }
 
-func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+func bearer(tok string) engine.Header { return engine.Header{"Authorization": {"Bearer " + tok}} }
 
 func newRequest() *engine.Request {
-	return &engine.Request{Method: "POST", URL: "https://api.example/api/v1/uploads", Header: http.Header{"Content-Type": {"application/json"}}}
+	return &engine.Request{Method: "POST", URL: "https://api.example/api/v1/uploads", Header: engine.Header{"Content-Type": {"application/json"}}}
 }
 
 // TestAskedBeforeEachCall: with a headers function, every call carries its
@@ -38,7 +37,7 @@ func TestAskedBeforeEachCall(t *testing.T) {
 	b := &backend{good: "t1"}
 	tok := "t1"
 	asks := 0
-	tr := &Transport{Next: b, Ask: func(context.Context, bool) (http.Header, error) { asks++; return bearer(tok), nil }}
+	tr := &Transport{Next: b, Ask: func(context.Context, bool) (engine.Header, error) { asks++; return bearer(tok), nil }}
 	tr.Set(true, true)
 	for _, want := range []string{"t1", "t2"} {
 		tok, b.good = want, want
@@ -61,7 +60,7 @@ func TestAskedBeforeEachCall(t *testing.T) {
 func TestRetriedOnceAfter401(t *testing.T) {
 	b := &backend{good: "fresh"}
 	var after []bool
-	tr := &Transport{Next: b, Ask: func(_ context.Context, after401 bool) (http.Header, error) {
+	tr := &Transport{Next: b, Ask: func(_ context.Context, after401 bool) (engine.Header, error) {
 		after = append(after, after401)
 		if after401 {
 			return bearer("fresh"), nil
@@ -84,9 +83,9 @@ func TestRetriedOnceAfter401(t *testing.T) {
 // TestSameAnswerAfter401: the same headers (or a failing function) after a
 // 401 are not retried: the engine gets the 401 and waits for new headers.
 func TestSameAnswerAfter401(t *testing.T) {
-	for name, ask := range map[string]func(context.Context, bool) (http.Header, error){
-		"same": func(context.Context, bool) (http.Header, error) { return bearer("stale"), nil },
-		"failing": func(_ context.Context, after401 bool) (http.Header, error) {
+	for name, ask := range map[string]func(context.Context, bool) (engine.Header, error){
+		"same": func(context.Context, bool) (engine.Header, error) { return bearer("stale"), nil },
+		"failing": func(_ context.Context, after401 bool) (engine.Header, error) {
 			if after401 {
 				return nil, errors.New("sign-in needed")
 			}
@@ -108,7 +107,7 @@ func TestSameAnswerAfter401(t *testing.T) {
 func TestFailingFunctionKeepsLast(t *testing.T) {
 	b := &backend{good: "t1"}
 	n := 0
-	tr := &Transport{Next: b, Ask: func(context.Context, bool) (http.Header, error) {
+	tr := &Transport{Next: b, Ask: func(context.Context, bool) (engine.Header, error) {
 		n++
 		switch n {
 		case 1:
@@ -144,7 +143,7 @@ func TestFailingFunctionKeepsLast(t *testing.T) {
 // headers (SetHeaders) go out unchanged.
 func TestPushedHeaders(t *testing.T) {
 	b := &backend{good: "t1"}
-	tr := &Transport{Next: b, Ask: func(context.Context, bool) (http.Header, error) {
+	tr := &Transport{Next: b, Ask: func(context.Context, bool) (engine.Header, error) {
 		t.Fatal("asked without a function")
 		return nil, nil
 	}}
