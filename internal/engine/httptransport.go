@@ -1,5 +1,8 @@
 //go:build !js
 
+// Native only: in the browser build this file would link net/http, which
+// the engine avoids (see Header); the browser sends by XHR (wasm/xhr.go).
+
 package engine
 
 import (
