@@ -56,11 +56,10 @@ const (
 	methodPut  = "PUT"
 	methodPost = "POST"
 
-	statusUnauthorized       = 401
-	statusForbidden          = 403
-	statusRequestTimeout     = 408
-	statusTooManyRequests    = 429
-	statusServiceUnavailable = 503
+	statusUnauthorized    = 401
+	statusForbidden       = 403
+	statusRequestTimeout  = 408
+	statusTooManyRequests = 429
 
 	// timeFormat is net/http.TimeFormat, the IMF-fixdate of RFC 9110.
 	timeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"

@@ -74,8 +74,7 @@ func TestStatusTextAndTimeFormatMatchNetHTTP(t *testing.T) {
 		t.Errorf("timeFormat %q, net/http %q", timeFormat, http.TimeFormat)
 	}
 	for c, want := range map[int]int{statusUnauthorized: http.StatusUnauthorized, statusForbidden: http.StatusForbidden,
-		statusRequestTimeout: http.StatusRequestTimeout, statusTooManyRequests: http.StatusTooManyRequests,
-		statusServiceUnavailable: http.StatusServiceUnavailable} {
+		statusRequestTimeout: http.StatusRequestTimeout, statusTooManyRequests: http.StatusTooManyRequests} {
 		if c != want {
 			t.Errorf("status constant %d, net/http %d", c, want)
 		}
