@@ -9,12 +9,12 @@ import (
 
 // chartColors are per contender, in the order of contenders().
 var chartColors = map[string]string{
-	"limit": "#8c8c8c", "limit-read": "#c7c7c7", "limit-xhr": "#bcbd22", "limit-read-xhr": "#dbdb8d", "ours": "#1f77b4", "alioss-defaults": "#d62728", "alioss-tuned": "#ff9896", "native": "#2ca02c",
+	"limit": "#8c8c8c", "limit-read": "#c7c7c7", "limit-xhr": "#bcbd22", "limit-read-xhr": "#dbdb8d", "ours": "#1f77b4", "ours-b": "#9467bd", "alioss-defaults": "#d62728", "alioss-tuned": "#ff9896", "native": "#2ca02c",
 }
 
 // chartLabels are short names for the chart's rows.
 var chartLabels = map[string]string{
-	"limit": "limit (Blob → fetch)", "limit-read": "limit + read each part", "limit-xhr": "limit via XHR", "limit-read-xhr": "limit + read, via XHR", "ours": "ours (ossup, CRC-64)", "alioss-defaults": "ali-oss, defaults",
+	"limit": "limit (Blob → fetch)", "limit-read": "limit + read each part", "limit-xhr": "limit via XHR", "limit-read-xhr": "limit + read, via XHR", "ours": "ours (ossup, CRC-64)", "ours-b": "ours, engine B", "alioss-defaults": "ali-oss, defaults",
 	"alioss-tuned": "ali-oss, same parts", "native": "native Go SDK",
 }
 

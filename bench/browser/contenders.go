@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/aliyun/alibabacloud-oss-go-sdk-v2/oss"
@@ -37,7 +39,7 @@ type outcome struct {
 func (b *bench) contenders() []*contender {
 	ps, conc := b.partSize, b.concurrency
 	shape := fmt.Sprintf("%d MiB × %d", ps>>20, conc)
-	return []*contender{
+	cs := []*contender{
 		{Key: "limit", Page: "limit", Name: "limit: Blob slices → fetch, presigned URLs (" + shape + ")", run: b.runLimit(limitPlain)},
 		{Key: "limit-read", Page: "limit", Name: "limit + each part read into memory first (" + shape + ")", run: b.runLimit(limitRead)},
 		{Key: "ours", Page: "ours", Name: "ours: ossup engine, CRC-64 on, STS (" + shape + ")", run: b.runOurs},
@@ -45,7 +47,15 @@ func (b *bench) contenders() []*contender {
 		{Key: "alioss-tuned", Page: "alioss", Name: "ali-oss " + b.aliVersion + " multipartUpload (" + shape + ")", run: b.runAliOSS(ps, conc)},
 		{Key: "native", Name: "native: OSS Go SDK v2 Uploader, STS (" + shape + ")", run: b.runNative},
 	}
+	if b.engineB != "" {
+		// Right after ours, so the two alternate run by run.
+		cs = slices.Insert(cs, 3, &contender{Key: "ours-b", Page: "ours", Name: "ours-b: " + filepath.Base(b.engineB) + " (" + shape + ")", run: b.runOurs})
+	}
+	return cs
 }
+
+// engineBFile is where -engine-b's engine is served, next to engine.wasm.
+const engineBFile = "engine-b.wasm"
 
 // diagnosticContenders split the difference between the limit and ours;
 // they run with -diag.

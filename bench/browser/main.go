@@ -59,6 +59,7 @@ type config struct {
 	CheckSHA256          bool
 	Contenders           []string // keys; empty = all
 	Engine               browser.Engine
+	EngineB              string // -engine-b: a second engine.wasm, measured as ours-b
 	quiet                bool
 	noAssetWait          bool // tests: no brotli wait (no transfer sizes)
 }
@@ -81,6 +82,7 @@ func main() {
 	prof := flag.String("profile", "", "write a V8 CPU profile of the engine's worker, and its top functions, for every run of ours into this directory (build the engine without -s -w to see Go function names)")
 	engine := flag.String("engine", "chromium", "browser engine: chromium, firefox or webkit (the CDP-only figures — heap split, worker profile, cold start, resume — are Chromium's)")
 	queue := flag.Int("queue", 0, "measure only the page's and the worker's memory for this many queued files (Chromium), then exit")
+	engineB := flag.String("engine-b", "", "a second engine.wasm (built elsewhere, e.g. from another commit or with other flags), measured as contender ours-b next to ours in the same run")
 	diag := flag.Bool("diag", false, "also run the diagnostic contenders (limit-xhr, limit-read-xhr) that split the gap between the limit and ours")
 	flag.Parse()
 	if *queue > 0 {
@@ -93,7 +95,7 @@ func main() {
 
 	cfg := config{Full: *full, Runs: *runs, Warmup: *warmup, ResumeRuns: *resumeRuns, ColdRuns: *coldRuns,
 		PartSize: int64(*partMiB) << 20, Concurrency: *parallel, OutDir: *out, Parent: *parent,
-		SkipResume: *noResume, SkipLoad: *noLoad, Diag: *diag, Profile: *prof, LinkMBps: *link}
+		SkipResume: *noResume, SkipLoad: *noLoad, Diag: *diag, Profile: *prof, LinkMBps: *link, EngineB: *engineB}
 	if *only != "" {
 		cfg.Contenders = strings.Split(*only, ",")
 	}
@@ -211,6 +213,11 @@ func newSession(root, dir string, cfg config) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.EngineB != "" {
+		if err := copyFile(cfg.EngineB, filepath.Join(web, engineBFile)); err != nil {
+			return nil, fmt.Errorf("-engine-b: %w", err)
+		}
+	}
 	be, err := startBackend(filepath.Join(dir, "data"), web, cfg.PartSize, cfg.Concurrency, !cfg.noAssetWait)
 	if err != nil {
 		return nil, err
@@ -242,6 +249,7 @@ func newSession(root, dir string, cfg config) (*session, error) {
 		}
 	}
 	b.checkSHA256 = cfg.CheckSHA256
+	b.engineB = cfg.EngineB
 	b.profileDir = cfg.Profile
 	return &session{bench: b, dir: dir, close: closeAll}, nil
 }

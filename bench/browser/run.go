@@ -46,6 +46,8 @@ type bench struct {
 	// profileDir, if set, receives a V8 CPU profile of the engine's worker
 	// for every run of ours (-profile).
 	profileDir string
+	// engineB is -engine-b's engine: contender ours-b runs it.
+	engineB string
 }
 
 func newBench(be *backend, br browser.Browser, partSize int64, concurrency int, aliVersion string) *bench {
@@ -107,6 +109,9 @@ func (b *bench) measure(c *contender, src source, round int) (runRecord, error) 
 		q := ""
 		if c.Page == "ours" {
 			q = "concurrency=" + strconv.Itoa(b.concurrency)
+			if c.Key == "ours-b" {
+				q += "&engine=" + engineBFile
+			}
 		}
 		var stale map[target.ID]bool
 		if b.cdp {

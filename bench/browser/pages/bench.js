@@ -88,6 +88,9 @@ function setupLimit() {
 // Worker, with STS credentials from the backend and CRC-64 on every part.
 async function setupOurs(assets) {
   const { createUploader } = await import(assets.module);
+  // ?engine=: bench/browser's -engine-b, a second engine served next to
+  // the first.
+  if (params.get('engine')) assets = { ...assets, engine: new URL('../' + params.get('engine'), location.href).href };
   const concurrency = Number(params.get('concurrency')) || undefined;
   const up = createUploader({ assets, concurrency });
   bench.version = await up.ready;
