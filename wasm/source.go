@@ -14,11 +14,12 @@ import (
 	"github.com/ossup/ossup/internal/engine"
 )
 
-// blobSource is an engine.Source over a browser File. Part bodies are Blob
-// slices handed to the transport as they are, so the browser streams them
-// from disk: the bytes are never copied into JS or wasm memory. Only the
-// bounded reads for CRC-64 and the fingerprint come into Go: one read per
-// 8 MiB window, copied into the engine's 1 MiB buffer piece by piece.
+// blobSource is an engine.Source over a browser File. The reads for CRC-64
+// and the fingerprint come into Go bounded: one read per 8 MiB window,
+// copied into the engine's 1 MiB buffer piece by piece. A part's body is
+// either that read's ArrayBuffer (where keepReads: one read per byte) or a
+// Blob slice the browser streams from disk, never copied into JS or wasm
+// memory.
 type blobSource struct {
 	file js.Value
 	id   checkpoint.FileIdentity
@@ -106,20 +107,87 @@ func (s *blobSource) ReadChunks(ctx context.Context, off, n int64, buf []byte, f
 			// The file shrank since its identity was taken.
 			return fmt.Errorf("read %d B at %d, want %d: %w", got, at, w, io.ErrUnexpectedEOF)
 		}
-		whole := js.Global().Get("Uint8Array").New(ab)
-		for i := int64(0); i < w; {
-			p := buf[:min(int64(len(buf)), w-i)]
-			js.CopyBytesToGo(p, whole.Call("subarray", float64(i), float64(i+int64(len(p)))))
-			if err := fn(p); err != nil {
-				return err
-			}
-			i += int64(len(p))
-		}
+		err = s.feed(ab, w, buf, fn)
 		s.release(ab, w)
+		if err != nil {
+			return err
+		}
 		done += w
 	}
 	return nil
 }
+
+// feed copies the n bytes of ab into buf piece by piece, calling fn on each.
+func (s *blobSource) feed(ab js.Value, n int64, buf []byte, fn func(p []byte) error) error {
+	whole := js.Global().Get("Uint8Array").New(ab)
+	for i := int64(0); i < n; {
+		p := buf[:min(int64(len(buf)), n-i)]
+		js.CopyBytesToGo(p, whole.Call("subarray", float64(i), float64(i+int64(len(p)))))
+		if err := fn(p); err != nil {
+			return err
+		}
+		i += int64(len(p))
+	}
+	return nil
+}
+
+// keepReads says whether this browser sends a part's CRC read as its body:
+// engine.KeepsReads has the per-engine figures.
+var keepReads = func() bool {
+	nav := js.Global().Get("navigator")
+	if nav.Type() != js.TypeObject || nav.Get("userAgent").Type() != js.TypeString {
+		return false
+	}
+	return engine.KeepsReads(nav.Get("userAgent").String())
+}()
+
+// ReadChunksKept is ReadChunks for a part about to be sent: where keeping
+// pays (keepReads) and the part is one read, the read's ArrayBuffer becomes
+// the part's body instead of being released.
+func (s *blobSource) ReadChunksKept(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) (body engine.KeptBody, err error) {
+	if !keepReads || n > readWindow || n <= 0 {
+		return nil, s.ReadChunks(ctx, off, n, buf, fn)
+	}
+	defer recoverJS("read the file", &err)
+	if off+n > s.id.Size {
+		return nil, fmt.Errorf("range [%d, %d) past the end of the file (%d B): %w", off, off+n, s.id.Size, io.ErrUnexpectedEOF)
+	}
+	ab, err := s.read(ctx, off, off+n)
+	if err != nil {
+		return nil, err
+	}
+	kept := &keptBody{ab: ab, n: n, src: s}
+	if got := int64(ab.Get("byteLength").Float()); got != n {
+		kept.Release()
+		return nil, fmt.Errorf("read %d B at %d, want %d: %w", got, off, n, io.ErrUnexpectedEOF)
+	}
+	if err := s.feed(ab, n, buf, fn); err != nil {
+		kept.Release()
+		return nil, err
+	}
+	return kept, nil
+}
+
+// keptBody is a part's bytes read for its CRC, sent as they are: an
+// ArrayBuffer the transport hands to XMLHttpRequest.send, which copies it.
+type keptBody struct {
+	ab       js.Value
+	n        int64
+	src      *blobSource
+	released atomic.Bool
+}
+
+func (b *keptBody) Len() int64 { return b.n }
+
+// Release detaches the buffer (or leaves it to the collector); only the
+// first call does anything.
+func (b *keptBody) Release() {
+	if b.released.CompareAndSwap(false, true) {
+		b.src.release(b.ab, b.n)
+	}
+}
+
+var _ engine.KeepingSource = (*blobSource)(nil)
 
 // read is file.slice(from, to).arrayBuffer(), with JS exceptions as
 // errors.

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall/js"
 
@@ -117,17 +118,29 @@ func (t *xhrTransport) Do(ctx context.Context, r *engine.Request) (resp *engine.
 	}
 
 	var body any = js.Null()
-	switch {
-	case r.Body != nil:
-		b, ok := r.Body.(*blobBody)
-		if !ok {
-			return nil, errors.New("xhr transport: body is not a Blob slice")
+	var kept *keptBody
+	switch b := r.Body.(type) {
+	case nil:
+		if r.Bytes != nil {
+			body = bytesToJS(r.Bytes)
 		}
+	case *blobBody:
 		body = b.blob
-	case r.Bytes != nil:
-		body = bytesToJS(r.Bytes)
+	case *keptBody:
+		if b.released.Load() {
+			return nil, errors.New("xhr transport: the part's kept bytes were released before sending")
+		}
+		body, kept = b.ab, b
+	default:
+		return nil, fmt.Errorf("xhr transport: cannot send a %T body", r.Body)
 	}
 	xhr.Call("send", body)
+	if kept != nil {
+		// send() took its own copy (XHR extracts a BufferSource body by
+		// copying it): the buffer is free to go now, not when the part's
+		// request ends.
+		kept.Release()
+	}
 
 	var res result
 	select {

@@ -56,6 +56,29 @@ func crcOfRange(ctx context.Context, src Source, off, n int64, buf []byte) (uint
 	return crc, nil
 }
 
+// crcOfPart is crcOfRange for a range about to be sent: from a
+// KeepingSource it also returns the bytes read as the body to send (nil
+// when the source keeps none). The caller owns the body.
+func crcOfPart(ctx context.Context, src Source, off, n int64, buf []byte) (uint64, KeptBody, error) {
+	ks, ok := src.(KeepingSource)
+	if !ok {
+		crc, err := crcOfRange(ctx, src, off, n, buf)
+		return crc, nil, err
+	}
+	var crc uint64
+	body, err := ks.ReadChunksKept(ctx, off, n, buf, func(p []byte) error {
+		crc = crcUpdate(crc, p)
+		return nil
+	})
+	if err != nil {
+		if body != nil {
+			body.Release()
+		}
+		return 0, nil, fmt.Errorf("read file at %d: %w", off, err)
+	}
+	return crc, body, nil
+}
+
 // readFull fills p from src at off; a short read is an error, because the
 // file shrank since its identity was taken.
 func readFull(ctx context.Context, src Source, p []byte, off int64) error {

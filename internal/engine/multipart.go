@@ -277,14 +277,15 @@ feed:
 	return ctx.Err()
 }
 
-// sendPart hashes part n from the file, uploads it, and records it.
+// sendPart hashes part n from the file, uploads it, and records it. The
+// bytes read for the CRC are sent when the source keeps them.
 func (u *Upload) sendPart(ctx context.Context, n int, buf []byte) error {
 	off, length := u.plan.Part(n)
-	crc, err := crcOfRange(ctx, u.src, off, length, buf)
+	crc, kept, err := crcOfPart(ctx, u.src, off, length, buf)
 	if err != nil {
 		return ctxOr(ctx, uploadError("read", err, 1))
 	}
-	etag, err := u.uploadPart(ctx, n, off, length, crc)
+	etag, err := u.uploadPart(ctx, n, off, length, crc, kept)
 	if err != nil {
 		return err
 	}

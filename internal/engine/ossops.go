@@ -243,8 +243,15 @@ func (u *Upload) initiate(ctx context.Context) (string, error) {
 	return id, err
 }
 
-// uploadPart sends part n once its CRC is known; it returns the ETag.
-func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc uint64) (string, error) {
+// uploadPart sends part n once its CRC is known; it returns the ETag. kept,
+// if not nil, holds the bytes the CRC was computed from: the first attempt
+// sends them, later attempts a fresh Slice (a retried part may be sent long
+// after, and its CRC check catches a file changed meanwhile). uploadPart
+// releases kept in every case.
+func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc uint64, kept KeptBody) (string, error) {
+	if kept != nil {
+		defer kept.Release()
+	}
 	var etag string
 	st := u.stg.Load()
 	var reported int64 // bytes of this part the stagger counted
@@ -255,11 +262,19 @@ func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc u
 		}
 		defer u.e.budget.release(held)
 		defer u.setSending(n, 0)
+		var body Body
+		if kept != nil {
+			body = kept
+			defer kept.Release()
+			kept = nil
+		} else {
+			body = u.src.Slice(off, length)
+		}
 		resp, err := u.ossDo(ctx, ossCall{
 			op: "UploadPart", method: methodPut,
 			query:  []param{{"partNumber", strconv.Itoa(n)}, {"uploadId", u.rec.UploadID}},
 			header: Header{"Content-Type": {"application/octet-stream"}},
-			body:   u.src.Slice(off, length), onProgress: func(sent int64) {
+			body:   body, onProgress: func(sent int64) {
 				u.setSending(n, sent)
 				st.add(sent - reported)
 				reported = max(reported, sent)

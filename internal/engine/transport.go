@@ -41,6 +41,30 @@ type ChunkedSource interface {
 	ReadChunks(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) error
 }
 
+// KeepingSource is a ChunkedSource that can keep the bytes it read to hash
+// a range and hand them to the transport as that range's body, so each byte
+// is read from the file once. Whether that is cheaper than sending a fresh
+// zero-copy Slice depends on the browser engine (bench/browser): the source
+// decides, and keeps nothing where it is not.
+type KeepingSource interface {
+	ChunkedSource
+	// ReadChunksKept is ReadChunks that also returns the bytes read as a
+	// body for [off, off+n), or nil when it keeps none (the range is larger
+	// than one read, or keeping does not pay on this engine). The caller
+	// owns the body and must Release it.
+	ReadChunksKept(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) (KeptBody, error)
+}
+
+// KeptBody is a Body holding the range's bytes in memory. Release frees
+// them; it is idempotent and safe from any goroutine, and the transport
+// may call it as soon as the body is handed to the network (a browser copies
+// an ArrayBuffer body in send()), so memory is held no longer than needed.
+// A released body must not be sent.
+type KeptBody interface {
+	Body
+	Release()
+}
+
 // Body is a request body the engine passes through to the Transport without
 // reading it.
 type Body interface {
