@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -91,8 +90,9 @@ type Options struct {
 	// one goroutine of the Engine (Upload.Events is then unused): a queue
 	// of thousands of files costs no goroutine per file.
 	OnEvent func(id string, ev Event)
-	// Logger receives the engine's logs (default: discarded).
-	Logger *slog.Logger
+	// Logger receives the engine's logs (default: discarded); a
+	// *slog.Logger is one.
+	Logger Logger
 	// ProgressInterval is the period of progress events (default 250 ms).
 	ProgressInterval time.Duration
 }
@@ -141,7 +141,7 @@ func (o *Options) defaults() {
 		o.Clock = realClock{}
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+		o.Logger = discard{}
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = DefaultProgress

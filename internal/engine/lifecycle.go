@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math"
 	"runtime/debug"
 	"sync"
@@ -49,7 +48,7 @@ type Upload struct {
 	ctx context.Context
 	// log is made on first use (logger): a queued upload that never logs
 	// costs no logger.
-	log atomic.Pointer[slog.Logger]
+	log atomic.Pointer[withArgs]
 	ev  eventQueue
 	k   keeper
 
@@ -125,11 +124,11 @@ func newUpload(ctx context.Context, e *Engine, src Source, id string, ident chec
 }
 
 // logger is the upload's logger, naming it in every line.
-func (u *Upload) logger() *slog.Logger {
+func (u *Upload) logger() Logger {
 	if l := u.log.Load(); l != nil {
 		return l
 	}
-	u.log.CompareAndSwap(nil, u.e.o.Logger.With("upload", shortID(u.id), "name", u.ident.Name))
+	u.log.CompareAndSwap(nil, &withArgs{l: u.e.o.Logger, args: []any{"upload", shortID(u.id), "name", u.ident.Name}})
 	return u.log.Load()
 }
 

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"time"
 )
@@ -75,7 +74,7 @@ func (e *opError) Unwrap() error { return e.err }
 // retrier runs one operation with the engine's retry policy.
 type retrier struct {
 	e   *Engine
-	log *slog.Logger
+	log Logger
 	// onRetry reports a transient failure before the wait.
 	onRetry func(op string, attempt int, delay time.Duration, err error)
 	// onAuth is called when the backend refused the page's authentication
