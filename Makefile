@@ -26,8 +26,10 @@ $(BIN)/ossup: web/engine.wasm web/wasm_exec.js FORCE
 	$(GO) build -tags embedweb -o $@ ./cmd/ossup
 $(BIN)/localcloud: FORCE
 	$(GO) build -o $@ ./cmd/localcloud
+# ENGINE_GOFLAGS are internal/enginebuild's Flags (a test keeps them equal).
+ENGINE_GOFLAGS := -gcflags=all=-l -ldflags="-s -w"
 web/engine.wasm: FORCE
-	GOOS=js GOARCH=wasm $(GO) build -ldflags="-s -w" -o $@ ./wasm
+	GOOS=js GOARCH=wasm $(GO) build $(ENGINE_GOFLAGS) -o $@ ./wasm
 # wasm_exec.js must match the toolchain that built engine.wasm.
 web/wasm_exec.js: FORCE
 	@if [ -f "$(GOROOT_JS)/lib/wasm/wasm_exec.js" ]; then cp "$(GOROOT_JS)/lib/wasm/wasm_exec.js" $@; \

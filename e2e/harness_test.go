@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"context"
+	"github.com/ossup/ossup/internal/enginebuild"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -63,12 +63,8 @@ func builtWeb(t testing.TB) string {
 				return
 			}
 		}
-		cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", filepath.Join(webDir, "engine.wasm"), "./wasm")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if err := enginebuild.Build(root, filepath.Join(webDir, "engine.wasm"), false); err != nil {
 			webErr = err
-			webDir = string(out)
 			return
 		}
 		glue, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"))

@@ -7,7 +7,7 @@
 //
 //	go run ./bench/assets -web web
 //
-// Build the engine first (`make build`: -ldflags="-s -w"). Output is
+// Build the engine first (`make build`, with internal/enginebuild.Flags). Output is
 // Markdown.
 package main
 

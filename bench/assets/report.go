@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/ossup/ossup/internal/enginebuild"
 	"io"
 	"slices"
 	"strconv"
@@ -9,7 +10,7 @@ import (
 )
 
 func report(w io.Writer, web string, sizes []fileSize, times []loadTime, engineServed, chromium string) {
-	fmt.Fprintf(w, "### Browser engine assets (%s/; engine.wasm as `make build` makes it, -ldflags=\"-s -w\")\n\n", web)
+	fmt.Fprintf(w, "### Browser engine assets (%s/; engine.wasm as `make build` makes it, %s)\n\n", web, strings.Join(enginebuild.Flags, " "))
 	fmt.Fprintln(w, "| File | Raw | gzip -9 | brotli 11 | Served (Accept-Encoding: br) |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	var raw, gz, br int

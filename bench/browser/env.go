@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ossup/ossup/internal/enginebuild"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -50,7 +51,7 @@ func repoRoot() (string, error) {
 }
 
 // buildWeb writes into dst a copy of web/ with the engine built from the
-// current source (-ldflags="-s -w", as `make build` does) and the
+// current source (enginebuild, as `make build` does) and the
 // wasm_exec.js of the toolchain that built it, plus the benchmark pages and
 // ali-oss's browser bundle under bench/. It returns ali-oss's version.
 // With names, the engine keeps its symbols (for -profile).
@@ -72,15 +73,8 @@ func buildWeb(root, dst string, names bool) (aliVersion string, err error) {
 		return "", fmt.Errorf("go env GOROOT: %w", err)
 	}
 	gr := strings.TrimSpace(string(goroot))
-	ldflags := "-ldflags=-s -w"
-	if names {
-		ldflags = "-ldflags="
-	}
-	cmd := exec.Command("go", "build", ldflags, "-o", filepath.Join(dst, "engine.wasm"), "./wasm")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build the engine: %w\n%s", err, out)
+	if err := enginebuild.Build(root, filepath.Join(dst, "engine.wasm"), names); err != nil {
+		return "", err
 	}
 	// wasm_exec.js must come from the toolchain that built the engine.
 	glue := filepath.Join(gr, "lib", "wasm", "wasm_exec.js")

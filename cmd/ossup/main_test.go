@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/ossup/ossup/internal/enginebuild"
 	"io"
 	"net/http"
 	"os"
@@ -29,11 +30,8 @@ func buildEmbedded(t *testing.T) (bin string, engine []byte) {
 	}
 	dir := t.TempDir()
 	wasm := filepath.Join(dir, "engine.wasm")
-	cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", wasm, "./wasm")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build engine: %v\n%s", err, out)
+	if err := enginebuild.Build(root, wasm, false); err != nil {
+		t.Fatal(err)
 	}
 	glue := filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js")
 	if _, err := os.Stat(glue); err != nil {
@@ -48,7 +46,7 @@ func buildEmbedded(t *testing.T) (bin string, engine []byte) {
 		t.Fatal(err)
 	}
 	bin = filepath.Join(dir, "ossup")
-	cmd = exec.Command("go", "build", "-tags", "embedweb", "-overlay", ov, "-o", bin, "./cmd/ossup")
+	cmd := exec.Command("go", "build", "-tags", "embedweb", "-overlay", ov, "-o", bin, "./cmd/ossup")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build ossup: %v\n%s", err, out)
