@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"github.com/ossup/ossup/internal/enginebuild"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ossup/ossup/internal/browser"
+	"github.com/ossup/ossup/internal/enginebuild"
 	"github.com/ossup/ossup/server"
 	"github.com/ossup/ossup/server/loopback"
 )

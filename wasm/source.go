@@ -91,30 +91,48 @@ const readWindow = 8 << 20
 
 // ReadChunks reads [off, off+n) in windows of readWindow, each with one
 // arrayBuffer() call, and copies each window into buf piece by piece.
-func (s *blobSource) ReadChunks(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) (err error) {
+func (s *blobSource) ReadChunks(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) error {
+	_, err := s.readChunks(ctx, off, n, buf, fn, false)
+	return err
+}
+
+// ReadChunksKept is ReadChunks for a part about to be sent: where keeping
+// pays (keepReads) and the part is one read, the read's ArrayBuffer becomes
+// the part's body instead of being released.
+func (s *blobSource) ReadChunksKept(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) (engine.KeptBody, error) {
+	return s.readChunks(ctx, off, n, buf, fn, keepReads && n <= readWindow)
+}
+
+// readChunks is ReadChunks; with keep (a range of one window), that
+// window's buffer is returned as the range's body, not released.
+func (s *blobSource) readChunks(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error, keep bool) (body engine.KeptBody, err error) {
 	defer recoverJS("read the file", &err)
 	if off+n > s.id.Size {
-		return fmt.Errorf("range [%d, %d) past the end of the file (%d B): %w", off, off+n, s.id.Size, io.ErrUnexpectedEOF)
+		return nil, fmt.Errorf("range [%d, %d) past the end of the file (%d B): %w", off, off+n, s.id.Size, io.ErrUnexpectedEOF)
 	}
 	for done := int64(0); done < n; {
 		w := min(readWindow, n-done)
 		at := off + done
 		ab, err := s.read(ctx, at, at+w)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if got := int64(ab.Get("byteLength").Float()); got != w {
 			// The file shrank since its identity was taken.
-			return fmt.Errorf("read %d B at %d, want %d: %w", got, at, w, io.ErrUnexpectedEOF)
+			s.release(ab, w)
+			return nil, fmt.Errorf("read %d B at %d, want %d: %w", got, at, w, io.ErrUnexpectedEOF)
 		}
-		err = s.feed(ab, w, buf, fn)
+		if err := s.feed(ab, w, buf, fn); err != nil {
+			s.release(ab, w)
+			return nil, err
+		}
+		if keep {
+			return &keptBody{ab: ab, n: w, src: s}, nil
+		}
 		s.release(ab, w)
-		if err != nil {
-			return err
-		}
 		done += w
 	}
-	return nil
+	return nil, nil
 }
 
 // feed copies the n bytes of ab into buf piece by piece, calling fn on each.
@@ -140,33 +158,6 @@ var keepReads = func() bool {
 	}
 	return engine.KeepsReads(nav.Get("userAgent").String())
 }()
-
-// ReadChunksKept is ReadChunks for a part about to be sent: where keeping
-// pays (keepReads) and the part is one read, the read's ArrayBuffer becomes
-// the part's body instead of being released.
-func (s *blobSource) ReadChunksKept(ctx context.Context, off, n int64, buf []byte, fn func(p []byte) error) (body engine.KeptBody, err error) {
-	if !keepReads || n > readWindow || n <= 0 {
-		return nil, s.ReadChunks(ctx, off, n, buf, fn)
-	}
-	defer recoverJS("read the file", &err)
-	if off+n > s.id.Size {
-		return nil, fmt.Errorf("range [%d, %d) past the end of the file (%d B): %w", off, off+n, s.id.Size, io.ErrUnexpectedEOF)
-	}
-	ab, err := s.read(ctx, off, off+n)
-	if err != nil {
-		return nil, err
-	}
-	kept := &keptBody{ab: ab, n: n, src: s}
-	if got := int64(ab.Get("byteLength").Float()); got != n {
-		kept.Release()
-		return nil, fmt.Errorf("read %d B at %d, want %d: %w", got, off, n, io.ErrUnexpectedEOF)
-	}
-	if err := s.feed(ab, n, buf, fn); err != nil {
-		kept.Release()
-		return nil, err
-	}
-	return kept, nil
-}
 
 // keptBody is a part's bytes read for its CRC, sent as they are: an
 // ArrayBuffer the transport hands to XMLHttpRequest.send, which copies it.

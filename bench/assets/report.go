@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/ossup/ossup/internal/enginebuild"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ossup/ossup/internal/enginebuild"
 )
 
 func report(w io.Writer, web string, sizes []fileSize, times []loadTime, engineServed, chromium string) {

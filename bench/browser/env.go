@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ossup/ossup/internal/enginebuild"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ossup/ossup/internal/browser"
+	"github.com/ossup/ossup/internal/enginebuild"
 	"github.com/ossup/ossup/server"
 	"github.com/ossup/ossup/server/loopback"
 )

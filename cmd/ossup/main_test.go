@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/ossup/ossup/internal/enginebuild"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ossup/ossup/internal/enginebuild"
 )
 
 // buildEmbedded builds the binary as `make build` does (tag embedweb), with

@@ -231,23 +231,31 @@ func jsonStringAfter(b []byte, key string) []byte {
 		if j == len(b) || b[j] != ':' {
 			continue
 		}
-		j = skipSpace(b, j+1)
-		if j == len(b) || b[j] != '"' {
-			continue
-		}
-		for k := j + 1; k < len(b); k++ {
-			switch b[k] {
-			case '"':
-				return b[j : k+1]
-			case '\\':
-				if k+1 == len(b) || b[k+1] == '\n' {
-					k = len(b)
-					break
-				}
-				k++
-			}
+		if lit := stringLiteral(b, skipSpace(b, j+1)); lit != nil {
+			return lit
 		}
 	}
+}
+
+// stringLiteral is the JSON string literal starting at b[i], quotes
+// included, or nil if there is none (no opening quote, no closing one, or an
+// escaped line break).
+func stringLiteral(b []byte, i int) []byte {
+	if i == len(b) || b[i] != '"' {
+		return nil
+	}
+	for k := i + 1; k < len(b); k++ {
+		switch b[k] {
+		case '"':
+			return b[i : k+1]
+		case '\\':
+			if k+1 == len(b) || b[k+1] == '\n' {
+				return nil
+			}
+			k++
+		}
+	}
+	return nil
 }
 
 func skipSpace(b []byte, i int) int {

@@ -264,6 +264,8 @@ func (u *Upload) uploadPart(ctx context.Context, n int, off, length int64, crc u
 		defer u.setSending(n, 0)
 		var body Body
 		if kept != nil {
+			// Only the first attempt sends the kept bytes; they are
+			// freed when it ends rather than after every retry.
 			body = kept
 			defer kept.Release()
 			kept = nil
