@@ -97,7 +97,7 @@ bench: deps build worker
 	$(GO) run ./bench/queue -files 10000
 	$(GO) run ./bench/browser -queue 10000
 	$(GO) run ./bench/worker -dir worker -rounds $(BENCHRUNS)
-	$(GO) run ./bench/assets -web web
+	$(GO) run ./bench/assets -web web -floors
 	@# Checkpoint CPU and bytes written over a 10,000-part upload, current format against the first, native and wasm (node).
 	$(GO) run ./bench/checkpoint -runs $(BENCHRUNS)
 	@# CRC-64 in a Web Worker: hash/crc64 against wasm/crckernel, in the three browsers.

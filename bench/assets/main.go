@@ -6,6 +6,16 @@
 // backend on loopback.
 //
 //	go run ./bench/assets -web web
+//	go run ./bench/assets -web web -web-b /tmp/other-web
+//	go run ./bench/assets -web web -floors
+//
+// Each visitor is timed twice: on a fresh profile (cold) and on the same
+// profile's second visit (warm). With -web-b, a second backend serves the
+// second directory and the loads alternate between the two (A, B, A, B,
+// ...), so two builds of the page and its engine compare side by side on a
+// noisy machine. -floors adds two contenders to the rotation that bound
+// what any engine could reach on this page: the page and its worker with
+// no engine at all, and with an empty Go program as the engine.
 //
 // Build the engine first (`make build`, with internal/enginebuild.Flags). Output is
 // Markdown.
@@ -29,63 +39,98 @@ var files = []string{"engine.wasm", "wasm_exec.js", "ossup-worker.js", "ossup.js
 
 func main() {
 	web := flag.String("web", "web", "directory of the built web assets")
-	loads := flag.Int("loads", 5, "page loads to time (each in a fresh Chromium profile)")
+	webB := flag.String("web-b", "", "a second directory of built web assets, timed alternately with -web as contender B")
+	floors := flag.Bool("floors", false, "also time the page with no engine and with an empty Go program as the engine (built from ./bench/assets/emptyengine)")
+	loads := flag.Int("loads", 5, "visitors to time per contender (each a fresh Chromium profile, visiting twice)")
 	exe := flag.String("chromium", "", "Chromium binary (default: $OSSUP_CHROMIUM, /usr/bin/chromium, or chromium on $PATH)")
 	flag.Parse()
-	if err := run(*web, *loads, *exe); err != nil {
+	if err := run(*web, *webB, *floors, *loads, *exe); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/assets:", err)
 		os.Exit(1)
 	}
 }
 
-func run(web string, loads int, exe string) error {
+// source is one contender's web assets: a directory and its name in the
+// report.
+type source struct{ name, dir string }
+
+func run(web, webB string, floors bool, loads int, exe string) error {
 	if loads < 1 {
 		return fmt.Errorf("-loads must be at least 1, got %d", loads)
 	}
-	for _, f := range files {
-		if _, err := os.Stat(filepath.Join(web, f)); err != nil {
-			return fmt.Errorf("%w (run `make build` first)", err)
+	srcs := []source{{name: web + "/", dir: web}}
+	if webB != "" {
+		srcs = append(srcs, source{name: webB + "/", dir: webB})
+	}
+	for _, s := range srcs {
+		for _, f := range files {
+			if _, err := os.Stat(filepath.Join(s.dir, f)); err != nil {
+				return fmt.Errorf("%w (run `make build` first)", err)
+			}
 		}
+	}
+	if floors {
+		fs, remove, err := makeFloors(".", web)
+		if err != nil {
+			return err
+		}
+		defer remove()
+		srcs = append(srcs, fs...)
 	}
 	exe, err := browser.ChromiumPath(exe)
 	if err != nil {
 		return err
 	}
-	// Brotli at its best quality takes seconds on the engine: the local
-	// figures are computed while the backend compresses its own copies.
-	type measured struct {
+	// contender is one source: its backend, its sizes and its loads.
+	type contender struct {
+		name  string
+		b     *backend
 		sizes []fileSize
-		err   error
+		times []loadTime
 	}
-	local := make(chan measured, 1)
-	go func() {
-		s, err := measureFiles(web)
-		local <- measured{s, err}
-	}()
-	b, err := startBackend(web)
-	if err != nil {
-		return err
-	}
-	defer b.stop()
-	m := <-local
-	if m.err != nil {
-		return m.err
-	}
-	sizes := m.sizes
-	if err := b.checkServed(sizes); err != nil {
-		return err
-	}
-	var times []loadTime
-	for i := range loads {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		lt, err := timeLoad(ctx, exe, b.base)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("load %d: %w", i+1, err)
+	var cs []*contender
+	for _, src := range srcs {
+		// Brotli at its best quality takes seconds on the engine: the local
+		// figures are computed while the backend compresses its own copies.
+		type measured struct {
+			sizes []fileSize
+			err   error
 		}
-		times = append(times, lt)
+		local := make(chan measured, 1)
+		go func() {
+			s, err := measureFiles(src.dir)
+			local <- measured{s, err}
+		}()
+		b, err := startBackend(src.dir)
+		if err != nil {
+			return err
+		}
+		defer b.stop()
+		m := <-local
+		if m.err != nil {
+			return m.err
+		}
+		if err := b.checkServed(m.sizes); err != nil {
+			return err
+		}
+		cs = append(cs, &contender{name: src.name, b: b, sizes: m.sizes})
 	}
-	report(os.Stdout, web, sizes, times, b.engineServed(), chromiumVersion(exe))
+	for i := range loads {
+		for _, c := range cs {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			lt, err := timeLoad(ctx, exe, c.b.base)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("%s: visitor %d: %w", c.name, i+1, err)
+			}
+			c.times = append(c.times, lt)
+		}
+	}
+	var rs []result
+	for _, c := range cs {
+		rs = append(rs, result{name: c.name, sizes: c.sizes, times: c.times, engineServed: c.b.engineServed()})
+	}
+	report(os.Stdout, rs, chromiumVersion(exe))
 	return nil
 }
 

@@ -10,8 +10,56 @@ import (
 	"github.com/ossup/ossup/internal/enginebuild"
 )
 
-func report(w io.Writer, web string, sizes []fileSize, times []loadTime, engineServed, chromium string) {
-	fmt.Fprintf(w, "### Browser engine assets (%s/; engine.wasm as `make build` makes it, %s)\n\n", web, strings.Join(enginebuild.Flags, " "))
+// result is what one contender measured.
+type result struct {
+	name         string
+	sizes        []fileSize
+	times        []loadTime
+	engineServed string
+}
+
+// report prints each directory's sizes, then one table of the loads with a
+// row per directory, so alternated contenders read side by side.
+func report(w io.Writer, rs []result, chromium string) {
+	for _, r := range rs {
+		sizeTable(w, r.name, r.sizes)
+	}
+	fmt.Fprintf(w, "### Navigation to \"engine ready\" (%s headless, backend on loopback, DevTools Network domain off", chromium)
+	if len(rs) > 1 {
+		fmt.Fprint(w, "; contenders alternated visitor by visitor")
+	}
+	fmt.Fprint(w, ")\n\n")
+	fmt.Fprintln(w, "| Web assets | Visit | Loads | Load event (median) | Engine ready (median) | min | max | each (ms) |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---|")
+	for _, warm := range []bool{false, true} {
+		for _, r := range rs {
+			ready := make([]float64, len(r.times))
+			load := make([]float64, len(r.times))
+			var runs []string
+			for i, t := range r.times {
+				ready[i], load[i] = t.ready, t.load
+				if warm {
+					ready[i], load[i] = t.warmReady, t.warmLoad
+				}
+				runs = append(runs, strconv.FormatFloat(ready[i], 'f', 0, 64))
+			}
+			visit := "cold (fresh profile)"
+			if warm {
+				visit = fmt.Sprintf("warm (same profile, %s later)", warmAfter)
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %.0f ms | **%.0f ms** | %.0f ms | %.0f ms | %s |\n", r.name, visit, len(r.times), median(load), median(ready),
+				slices.Min(ready), slices.Max(ready), strings.Join(runs, ", "))
+		}
+	}
+	fmt.Fprintln(w)
+	for _, r := range rs {
+		fmt.Fprintf(w, "engine.wasm as the backend sent it to the timed pages of %s: %s. ", r.name, r.engineServed)
+	}
+	fmt.Fprintf(w, "Bench run with %s.\n", goVersion())
+}
+
+func sizeTable(w io.Writer, name string, sizes []fileSize) {
+	fmt.Fprintf(w, "### Browser engine assets (%s; engine.wasm built with %s)\n\n", name, strings.Join(enginebuild.Flags, " "))
 	fmt.Fprintln(w, "| File | Raw | gzip -9 | brotli 11 | Served (Accept-Encoding: br) |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	var raw, gz, br int
@@ -26,20 +74,6 @@ func report(w io.Writer, web string, sizes []fileSize, times []loadTime, engineS
 		raw, gz, br, served = raw+s.raw, gz+s.gzip, br+s.brotli, served+s.served
 	}
 	fmt.Fprintf(w, "| **total** | %s | %s | %s | %s |\n\n", bytesStr(int64(raw)), bytesStr(int64(gz)), bytesStr(int64(br)), bytesStr(served))
-
-	ready := make([]float64, len(times))
-	load := make([]float64, len(times))
-	var runs []string
-	for i, t := range times {
-		ready[i], load[i] = t.ready, t.load
-		runs = append(runs, strconv.FormatFloat(t.ready, 'f', 0, 64))
-	}
-	fmt.Fprintf(w, "### Navigation to \"engine ready\" (%s headless, backend on loopback, fresh profile per load, DevTools Network domain off)\n\n", chromium)
-	fmt.Fprintln(w, "| Loads | Load event (median) | Engine ready (median) | min | max | each (ms) |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---|")
-	fmt.Fprintf(w, "| %d | %.0f ms | **%.0f ms** | %.0f ms | %.0f ms | %s |\n\n", len(times), median(load), median(ready),
-		slices.Min(ready), slices.Max(ready), strings.Join(runs, ", "))
-	fmt.Fprintf(w, "engine.wasm as the backend sent it to the timed pages: %s. Bench run with %s.\n", engineServed, goVersion())
 }
 
 func median(xs []float64) float64 {
