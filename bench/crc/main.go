@@ -3,8 +3,12 @@
 // memory (the engine today), wasm/crckernel driven from Go and from
 // JavaScript, and the kernel in two workers at once; each reads the file
 // window by window (8 MiB Blob slices, arrayBuffer()) as the engine does,
-// and "read" is that reading alone, the ceiling. Contenders alternate,
-// round by round; every one must give the same CRC for every window.
+// and "read" is that reading alone, the ceiling. js-kernel-byob and
+// js-kernel-byob4 read through BYOB readers on Blob.stream() into reused
+// buffers instead (1 and 4 windows in flight), counting reads that stall
+// (no progress for 10 s: abandoned, the window read again with
+// arrayBuffer()). Contenders alternate, round by round; every one must give
+// the same CRC for every window.
 package main
 
 import (
@@ -29,8 +33,9 @@ import (
 
 // The contenders: read only; the engine before the kernel (copy into Go,
 // hash/crc64); the engine with it (copy into Go, kernel); the kernel on the
-// read's bytes, from Go and from JavaScript; that in two workers.
-var contenders = []string{"read", "go-stdlib", "go-copy-kernel", "go-kernel", "js-kernel", "js-kernel-x2"}
+// read's bytes, from Go and from JavaScript; that in two workers; that
+// with BYOB reads into reused buffers, 1 and 4 windows in flight.
+var contenders = []string{"read", "go-stdlib", "go-copy-kernel", "go-kernel", "js-kernel", "js-kernel-x2", "js-kernel-byob", "js-kernel-byob4"}
 
 func main() {
 	mib := flag.Int("size-mib", 256, "bytes hashed per run, MiB")
@@ -121,6 +126,10 @@ type result struct {
 		MS     []float64
 		CRCs   []string
 		HashMS []float64 // hash only, per turn
+		Stalls []int     // BYOB reads that stalled, per run
+		// Unsupported is why the browser has no BYOB reader on a Blob's
+		// stream, for the BYOB contenders.
+		Unsupported string
 	}
 }
 
@@ -145,7 +154,7 @@ func measure(e browser.Engine, base string, mib, rounds int) error {
 	list, _ := json.Marshal(contenders)
 	// The run takes minutes, past one call's timeout: it is started, then
 	// polled.
-	start := fmt.Sprintf("(window.crcDone = null, runBench(%d, %d, %s).then(r => window.crcDone = {r}, e => window.crcDone = {e: String(e && e.stack || e)}), true)", mib, rounds, list)
+	start := fmt.Sprintf("(window.crcDone = null, runBench(%d, %d, %s).then(r => window.crcDone = {r}, e => window.crcDone = {e: String(e) + (e && e.stack ? (' ' + e.stack) : '')}), true)", mib, rounds, list)
 	if err := p.Eval(ctx, start, nil); err != nil {
 		return err
 	}
@@ -162,6 +171,9 @@ func measure(e browser.Engine, base string, mib, rounds int) error {
 	res := *done.R
 	ref := res.Results["go-stdlib"].CRCs
 	for _, c := range contenders[1:] {
+		if res.Results[c].Unsupported != "" {
+			continue
+		}
 		if got := res.Results[c].CRCs; !slices.Equal(got, ref) {
 			return fmt.Errorf("%s: CRCs %v differ from go-stdlib's %v", c, got, ref)
 		}
@@ -169,12 +181,16 @@ func measure(e browser.Engine, base string, mib, rounds int) error {
 	median := func(c string) float64 { return med(res.Results[c].MS) }
 	mbps := func(ms float64) float64 { return float64(res.Bytes) / 1e6 / (ms / 1000) }
 	fmt.Printf("\n%s (hardwareConcurrency %d):\n\n", b.Version(), res.Cores)
-	fmt.Println("| contender | read + hash MB/s | × go-stdlib | hash only MB/s | × go-stdlib (paired) |")
-	fmt.Println("|---|---:|---:|---:|---:|")
+	fmt.Println("| contender | read + hash MB/s | × go-stdlib | hash only MB/s | × go-stdlib (paired) | stalled reads |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	base0 := mbps(median("go-stdlib"))
 	ref0 := res.Results["go-stdlib"].HashMS
 	for _, c := range contenders {
 		r := res.Results[c]
+		if r.Unsupported != "" {
+			fmt.Printf("| %s | unsupported: %s | | | | |\n", c, r.Unsupported)
+			continue
+		}
 		m := mbps(median(c))
 		h, hr := "–", "–"
 		if len(r.HashMS) > 0 {
@@ -185,7 +201,15 @@ func measure(e browser.Engine, base string, mib, rounds int) error {
 			h = fmt.Sprintf("%.0f", float64(res.HashBytes)/1e6/(med(r.HashMS)/1000))
 			hr = fmt.Sprintf("%.2f", med(ratios))
 		}
-		fmt.Printf("| %s | %.0f (%.0f-%.0f) | %.2f | %s | %s |\n", c, m, mbps(slices.Max(r.MS)), mbps(slices.Min(r.MS)), m/base0, h, hr)
+		st := "–"
+		if strings.Contains(c, "byob") {
+			n := 0
+			for _, v := range r.Stalls {
+				n += v
+			}
+			st = fmt.Sprintf("%d of %d", n, len(r.Stalls)*len(r.CRCs))
+		}
+		fmt.Printf("| %s | %.0f (%.0f-%.0f) | %.2f | %s | %s | %s |\n", c, m, mbps(slices.Max(r.MS)), mbps(slices.Min(r.MS)), m/base0, h, hr, st)
 	}
 	return nil
 }

@@ -25,7 +25,7 @@ function startWorker() {
     else p.resolve(data);
   };
   w.onerror = (e) => {
-    for (const p of pending.values()) p.reject(new Error("worker: " + e.message));
+    for (const p of pending.values()) p.reject(new Error("worker: " + e.message + " at " + e.filename + ":" + e.lineno));
   };
   return {
     call(msg) {
@@ -53,23 +53,28 @@ async function runBench(mib, rounds, contenders) {
       const kind = c.replace(/-x2$/, "");
       const t0 = performance.now();
       const crcs = new Array(windows);
+      let stalls = 0;
       await Promise.all(
         workers.slice(0, par).map(async (w, wi) => {
           const mine = [];
           for (let i = wi; i < windows; i += par) mine.push(i);
           const res = await w.call({ op: kind, blob, windows: mine, window: WINDOW });
+          if (res.unsupported) return void ((out[c] ||= { ms: [], crcs: null, stalls: [] }).unsupported = res.unsupported);
           res.crcs.forEach((v, j) => (crcs[mine[j]] = v));
+          stalls += res.stalls || 0;
         }),
       );
       const ms = performance.now() - t0;
-      (out[c] ||= { ms: [], crcs: null }).ms.push(ms);
+      (out[c] ||= { ms: [], crcs: null, stalls: [] }).ms.push(ms);
+      out[c].stalls.push(stalls);
       out[c].crcs = crcs;
     }
   }
   // Hash only, no read: one 8 MiB window hashed twice by each contender in
   // turn, 4 × rounds times, in the first worker; times per turn, so that
   // ratios can be taken turn by turn (paired) on a machine whose load drifts.
-  const hashers = contenders.filter((c) => !c.endsWith("-x2") && c !== "read");
+  // The BYOB contenders hash as js-kernel does: only their reads differ.
+  const hashers = contenders.filter((c) => !c.endsWith("-x2") && c !== "read" && !c.includes("byob"));
   const first = blob.slice(0, WINDOW);
   for (let r = 0; r < 4 * rounds; r++) {
     for (const c of hashers) {
