@@ -18,8 +18,8 @@ type result struct {
 	engineServed string
 }
 
-// report prints each directory's sizes, then one table of the loads with a
-// row per directory, so alternated contenders read side by side.
+// report prints each contender's sizes, then one table of the visits with
+// a row per contender and visit, so alternated contenders read side by side.
 func report(w io.Writer, rs []result, chromium string) {
 	for _, r := range rs {
 		sizeTable(w, r.name, r.sizes)

@@ -55,8 +55,8 @@ async function readBYOB(blob, slot) {
       u.set(new Uint8Array(await blob.arrayBuffer()));
       return { u, stall: true };
     }
+    if (r.value) slot.buf = r.value.buffer; // also when done: the buffer passed in is detached
     if (r.done) break;
-    slot.buf = r.value.buffer;
     off += r.value.byteLength;
   }
   if (off !== blob.size) throw new Error("BYOB read " + off + " of " + blob.size + " bytes");
