@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/ossup/ossup/internal/enginebuild"
@@ -53,12 +52,8 @@ func makeFloors(root, web string) (srcs []source, remove func(), err error) {
 	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
 		return nil, nil, err
 	}
-	args := append(append([]string{"build"}, enginebuild.Flags...), "-o", out, "./bench/assets/emptyengine")
-	cmd := exec.Command("go", args...)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return nil, nil, fmt.Errorf("build the empty Go program: %w\n%s", err, b)
+	if err := enginebuild.BuildPackage(root, "./bench/assets/emptyengine", out, false); err != nil {
+		return nil, nil, err
 	}
 	return []source{{name: "floor: no engine", dir: noEngine}, {name: "floor: empty Go program", dir: emptyGo}}, cleanup, nil
 }

@@ -23,16 +23,22 @@ var Flags = []string{"-gcflags=all=-l", "-ldflags=-s -w"}
 // Build builds the engine of the module at root into out. keepNames keeps
 // the symbol names (-profile's function names) and so drops -s -w.
 func Build(root, out string, keepNames bool) error {
+	return BuildPackage(root, "./wasm", out, keepNames)
+}
+
+// BuildPackage builds pkg (a js/wasm main package of the module at root)
+// into out as the engine is built, e.g. bench/assets's empty Go program.
+func BuildPackage(root, pkg, out string, keepNames bool) error {
 	flags := Flags
 	if keepNames {
 		flags = slices.DeleteFunc(slices.Clone(flags), func(f string) bool { return f == "-ldflags=-s -w" })
 	}
-	args := append(append([]string{"build"}, flags...), "-o", out, "./wasm")
+	args := append(append([]string{"build"}, flags...), "-o", out, pkg)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the engine: %w\n%s", err, b)
+		return fmt.Errorf("build %s: %w\n%s", pkg, err, b)
 	}
 	return nil
 }

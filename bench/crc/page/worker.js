@@ -49,11 +49,10 @@ async function readBYOB(blob, slot) {
     const r = await within(reader.read(new Uint8Array(slot.buf, off, slot.buf.byteLength - off)), STALL_MS);
     if (r === stalled) {
       reader.cancel().catch(() => {});
-      // The stalled read keeps slot.buf (it was transferred into it).
+      // The stalled read keeps slot.buf (it was transferred to it): the
+      // next window gets a new one.
       slot.buf = new ArrayBuffer(slot.buf.byteLength);
-      const u = new Uint8Array(slot.buf, 0, blob.size);
-      u.set(new Uint8Array(await blob.arrayBuffer()));
-      return { u, stall: true };
+      return { u: new Uint8Array(await blob.arrayBuffer()), stall: true };
     }
     if (r.value) slot.buf = r.value.buffer; // also when done: the buffer passed in is detached
     if (r.done) break;
